@@ -1,0 +1,1 @@
+//! cardap-sim

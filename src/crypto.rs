@@ -1,0 +1,471 @@
+//! Cryptographic primitives of the cipher suites in PROFILE.md §7, built from
+//! RustCrypto block ciphers and modes: CBC encryption with a given IV, the
+//! 8-byte MAC of each suite, the ICAO key derivation, and ISO/IEC 9797-1
+//! padding method 2. Nothing here is protocol: `auth` and `sm` (and the
+//! virtual card) compose these.
+
+use aes::{Aes128, Aes256};
+use cipher::{
+    BlockDecrypt, BlockDecryptMut, BlockEncrypt, BlockEncryptMut, KeyInit, KeyIvInit,
+    block_padding::NoPadding, generic_array::GenericArray,
+};
+use cmac::{Cmac, Mac};
+use des::{Des, TdesEde2};
+use sha1::{Digest, Sha1};
+use sha2::Sha256;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// A cipher suite of PROFILE.md §7.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Suite {
+    /// Two-key 3DES-CBC, ISO/IEC 9797-1 MAC algorithm 3, SHA-1 KDF.
+    #[serde(rename = "3des")]
+    TripleDes,
+    /// AES-128-CBC, AES-CMAC/8, SHA-1 KDF.
+    #[serde(rename = "aes128")]
+    Aes128,
+    /// AES-256-CBC, AES-CMAC/8, SHA-256 KDF.
+    #[serde(rename = "aes256")]
+    Aes256,
+}
+
+impl Suite {
+    /// The suite's profile name (`3des`, `aes128`, `aes256`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TripleDes => "3des",
+            Self::Aes128 => "aes128",
+            Self::Aes256 => "aes256",
+        }
+    }
+
+    /// Parses a profile name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "3des" => Some(Self::TripleDes),
+            "aes128" => Some(Self::Aes128),
+            "aes256" => Some(Self::Aes256),
+            _ => None,
+        }
+    }
+
+    /// Cipher block size in bytes (8 or 16).
+    pub fn block_size(self) -> usize {
+        match self {
+            Self::TripleDes => 8,
+            Self::Aes128 | Self::Aes256 => 16,
+        }
+    }
+
+    /// Key length in bytes (16, 16, 32).
+    pub fn key_len(self) -> usize {
+        match self {
+            Self::TripleDes | Self::Aes128 => 16,
+            Self::Aes256 => 32,
+        }
+    }
+
+    /// Length of the send sequence counter (8 or 16).
+    pub fn ssc_len(self) -> usize {
+        self.block_size()
+    }
+}
+
+impl std::fmt::Display for Suite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Errors of the primitives: wrong key or data lengths. Never carries key bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// A key of the wrong length for the suite.
+    #[error("{suite} needs a {expected}-byte key, got {got} bytes")]
+    KeyLength {
+        /// The suite.
+        suite: Suite,
+        /// Length needed.
+        expected: usize,
+        /// Length given.
+        got: usize,
+    },
+    /// Data that are not a whole number of cipher blocks.
+    #[error("data of {len} bytes are not a multiple of the {block}-byte block")]
+    NotBlockAligned {
+        /// Data length.
+        len: usize,
+        /// Block size.
+        block: usize,
+    },
+    /// An IV of the wrong length.
+    #[error("IV of {0} bytes does not match the block size")]
+    IvLength(usize),
+    /// Padding method 2 not found where it must be.
+    #[error("bad ISO/IEC 9797-1 method 2 padding")]
+    BadPadding,
+}
+
+/// Key material: zeroized on drop, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct SecretKey(Vec<u8>);
+
+impl SecretKey {
+    /// Wraps key bytes (the caller's copy should be zeroized by the caller).
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// Parses a hex string (spaces allowed). The error never echoes the input.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let cleaned: Zeroizing<String> =
+            Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
+        hex::decode(cleaned.as_bytes()).ok().map(Self)
+    }
+
+    /// The key bytes. Handle with care.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the key is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretKey({} bytes, REDACTED)", self.0.len())
+    }
+}
+
+fn check_key(suite: Suite, key: &[u8]) -> Result<(), CryptoError> {
+    if key.len() == suite.key_len() {
+        Ok(())
+    } else {
+        Err(CryptoError::KeyLength {
+            suite,
+            expected: suite.key_len(),
+            got: key.len(),
+        })
+    }
+}
+
+fn check_blocks(suite: Suite, data: &[u8], iv: &[u8]) -> Result<(), CryptoError> {
+    let block = suite.block_size();
+    if data.len() % block != 0 {
+        return Err(CryptoError::NotBlockAligned {
+            len: data.len(),
+            block,
+        });
+    }
+    if iv.len() != block {
+        return Err(CryptoError::IvLength(iv.len()));
+    }
+    Ok(())
+}
+
+// The RustCrypto constructors only fail on lengths, which are checked before.
+fn invalid_len(suite: Suite, key: &[u8]) -> CryptoError {
+    CryptoError::KeyLength {
+        suite,
+        expected: suite.key_len(),
+        got: key.len(),
+    }
+}
+
+/// Appends ISO/IEC 9797-1 padding method 2 (`80 00 …`) up to `block`.
+pub fn pad(data: &[u8], block: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + block);
+    out.extend_from_slice(data);
+    out.push(0x80);
+    while out.len() % block != 0 {
+        out.push(0);
+    }
+    out
+}
+
+/// Removes padding method 2: trailing zeros, then one `80`.
+pub fn unpad(data: &[u8]) -> Result<&[u8], CryptoError> {
+    let end = data
+        .iter()
+        .rposition(|&b| b != 0)
+        .ok_or(CryptoError::BadPadding)?;
+    match data.get(end) {
+        Some(0x80) => Ok(data.get(..end).unwrap_or_default()),
+        _ => Err(CryptoError::BadPadding),
+    }
+}
+
+/// CBC encryption without padding (`data` a whole number of blocks).
+pub fn encrypt_cbc(
+    suite: Suite,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    check_key(suite, key)?;
+    check_blocks(suite, data, iv)?;
+    let out = match suite {
+        Suite::TripleDes => cbc::Encryptor::<TdesEde2>::new_from_slices(key, iv)
+            .map_err(|_| invalid_len(suite, key))?
+            .encrypt_padded_vec_mut::<NoPadding>(data),
+        Suite::Aes128 => cbc::Encryptor::<Aes128>::new_from_slices(key, iv)
+            .map_err(|_| invalid_len(suite, key))?
+            .encrypt_padded_vec_mut::<NoPadding>(data),
+        Suite::Aes256 => cbc::Encryptor::<Aes256>::new_from_slices(key, iv)
+            .map_err(|_| invalid_len(suite, key))?
+            .encrypt_padded_vec_mut::<NoPadding>(data),
+    };
+    Ok(out)
+}
+
+/// CBC decryption without padding removal.
+pub fn decrypt_cbc(
+    suite: Suite,
+    key: &[u8],
+    iv: &[u8],
+    data: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    check_key(suite, key)?;
+    check_blocks(suite, data, iv)?;
+    let out = match suite {
+        Suite::TripleDes => cbc::Decryptor::<TdesEde2>::new_from_slices(key, iv)
+            .map_err(|_| invalid_len(suite, key))?
+            .decrypt_padded_vec_mut::<NoPadding>(data),
+        Suite::Aes128 => cbc::Decryptor::<Aes128>::new_from_slices(key, iv)
+            .map_err(|_| invalid_len(suite, key))?
+            .decrypt_padded_vec_mut::<NoPadding>(data),
+        Suite::Aes256 => cbc::Decryptor::<Aes256>::new_from_slices(key, iv)
+            .map_err(|_| invalid_len(suite, key))?
+            .decrypt_padded_vec_mut::<NoPadding>(data),
+    };
+    out.map_err(|_| CryptoError::BadPadding)
+}
+
+/// Encrypts one block in ECB (the AES secure-messaging IV is `E(KS_enc, SSC)`).
+pub fn encrypt_block(suite: Suite, key: &[u8], block: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let zero = vec![0u8; suite.block_size()];
+    if block.len() != suite.block_size() {
+        return Err(CryptoError::NotBlockAligned {
+            len: block.len(),
+            block: suite.block_size(),
+        });
+    }
+    encrypt_cbc(suite, key, &zero, block)
+}
+
+/// The suite's 8-byte MAC over `data`, which must already be padded (method 2)
+/// to the block size: ISO/IEC 9797-1 MAC algorithm 3 with DES for `3des`,
+/// AES-CMAC truncated to 8 bytes for AES.
+pub fn mac(suite: Suite, key: &[u8], data: &[u8]) -> Result<[u8; 8], CryptoError> {
+    check_key(suite, key)?;
+    let block = suite.block_size();
+    if data.len() % block != 0 || data.is_empty() {
+        return Err(CryptoError::NotBlockAligned {
+            len: data.len(),
+            block,
+        });
+    }
+    let mut out = [0u8; 8];
+    match suite {
+        Suite::TripleDes => {
+            let (k1, k2) = key.split_at(8);
+            let d1 = Des::new_from_slice(k1).map_err(|_| invalid_len(suite, key))?;
+            let d2 = Des::new_from_slice(k2).map_err(|_| invalid_len(suite, key))?;
+            let mut state = GenericArray::from([0u8; 8]);
+            for chunk in data.chunks_exact(8) {
+                for (s, b) in state.iter_mut().zip(chunk) {
+                    *s ^= b;
+                }
+                d1.encrypt_block(&mut state);
+            }
+            d2.decrypt_block(&mut state);
+            d1.encrypt_block(&mut state);
+            out.copy_from_slice(&state);
+            state.zeroize();
+        }
+        Suite::Aes128 => {
+            let mut m =
+                <Cmac<Aes128> as Mac>::new_from_slice(key).map_err(|_| invalid_len(suite, key))?;
+            m.update(data);
+            let tag = m.finalize().into_bytes();
+            out.copy_from_slice(tag.get(..8).unwrap_or(&[0; 8]));
+        }
+        Suite::Aes256 => {
+            let mut m =
+                <Cmac<Aes256> as Mac>::new_from_slice(key).map_err(|_| invalid_len(suite, key))?;
+            m.update(data);
+            let tag = m.finalize().into_bytes();
+            out.copy_from_slice(tag.get(..8).unwrap_or(&[0; 8]));
+        }
+    }
+    Ok(out)
+}
+
+/// The full 16-byte AES-CMAC (NIST SP 800-38B), for tests and key checks.
+pub fn aes_cmac(key: &[u8], data: &[u8]) -> Result<[u8; 16], CryptoError> {
+    let tag = match key.len() {
+        16 => {
+            let mut m = <Cmac<Aes128> as Mac>::new_from_slice(key)
+                .map_err(|_| invalid_len(Suite::Aes128, key))?;
+            m.update(data);
+            m.finalize().into_bytes()
+        }
+        32 => {
+            let mut m = <Cmac<Aes256> as Mac>::new_from_slice(key)
+                .map_err(|_| invalid_len(Suite::Aes256, key))?;
+            m.update(data);
+            m.finalize().into_bytes()
+        }
+        n => {
+            return Err(CryptoError::KeyLength {
+                suite: Suite::Aes128,
+                expected: 16,
+                got: n,
+            });
+        }
+    };
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&tag);
+    Ok(out)
+}
+
+/// ICAO 9303 Part 11 §9.7.1 key derivation: `H(seed ‖ counter)` cut to the
+/// suite's key length; for `3des` the DES parity bits are adjusted.
+pub fn kdf(suite: Suite, seed: &[u8], counter: u32) -> SecretKey {
+    let mut input = Zeroizing::new(Vec::with_capacity(seed.len() + 4));
+    input.extend_from_slice(seed);
+    input.extend_from_slice(&counter.to_be_bytes());
+    let mut key = match suite {
+        Suite::TripleDes | Suite::Aes128 => {
+            let mut h = Sha1::digest(input.as_slice()).to_vec();
+            h.truncate(16);
+            h
+        }
+        Suite::Aes256 => Sha256::digest(input.as_slice()).to_vec(),
+    };
+    if suite == Suite::TripleDes {
+        for b in key.iter_mut() {
+            *b = with_odd_parity(*b);
+        }
+    }
+    SecretKey(key)
+}
+
+/// Sets the low bit of a DES key byte so the byte has odd parity.
+pub fn with_odd_parity(b: u8) -> u8 {
+    let high = b & 0xFE;
+    if high.count_ones() % 2 == 0 {
+        high | 1
+    } else {
+        high
+    }
+}
+
+/// Constant-time equality of two byte strings (MACs, cryptograms).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Increments a big-endian counter in place (the send sequence counter).
+pub fn increment(counter: &mut [u8]) {
+    for b in counter.iter_mut().rev() {
+        let (v, carry) = b.overflowing_add(1);
+        *b = v;
+        if !carry {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(s: &str) -> Vec<u8> {
+        hex::decode(s.replace(' ', "")).unwrap()
+    }
+
+    #[test]
+    fn padding_round_trips() {
+        assert_eq!(pad(&[1, 2, 3], 8), h("0102038000000000"));
+        assert_eq!(pad(&[0; 8], 8).len(), 16);
+        assert_eq!(unpad(&h("0102038000000000")).unwrap(), &[1, 2, 3]);
+        assert!(unpad(&h("0102030000000000")).is_err());
+        assert!(unpad(&[0, 0]).is_err());
+    }
+
+    #[test]
+    fn nist_sp800_38b_aes128_cmac() {
+        // NIST SP 800-38B, Appendix D.1, examples 1, 2 and 4.
+        let k = h("2b7e151628aed2a6abf7158809cf4f3c");
+        assert_eq!(
+            aes_cmac(&k, &[]).unwrap().to_vec(),
+            h("bb1d6929e95937287fa37d129b756746")
+        );
+        assert_eq!(
+            aes_cmac(&k, &h("6bc1bee22e409f96e93d7e117393172a"))
+                .unwrap()
+                .to_vec(),
+            h("070a16b46b4d4144f79bdd9dd04a287c")
+        );
+        let m64 = h(
+            "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+        );
+        assert_eq!(
+            aes_cmac(&k, &m64).unwrap().to_vec(),
+            h("51f0bebf7e3b9d92fc49741779363cfe")
+        );
+    }
+
+    #[test]
+    fn nist_sp800_38b_aes256_cmac() {
+        // NIST SP 800-38B, Appendix D.3, examples 9 and 10.
+        let k = h("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+        assert_eq!(
+            aes_cmac(&k, &[]).unwrap().to_vec(),
+            h("028962f61b7bf89efc6b551f4667d983")
+        );
+        assert_eq!(
+            aes_cmac(&k, &h("6bc1bee22e409f96e93d7e117393172a"))
+                .unwrap()
+                .to_vec(),
+            h("28a7023f452e8f82bd4bf28d8c37c35c")
+        );
+    }
+
+    #[test]
+    fn wrong_lengths_are_errors() {
+        assert!(matches!(
+            mac(Suite::Aes256, &[0; 16], &[0; 16]),
+            Err(CryptoError::KeyLength { expected: 32, .. })
+        ));
+        assert!(matches!(
+            encrypt_cbc(Suite::TripleDes, &[0; 16], &[0; 8], &[0; 7]),
+            Err(CryptoError::NotBlockAligned { .. })
+        ));
+        assert!(mac(Suite::TripleDes, &[0; 16], &[]).is_err());
+    }
+
+    #[test]
+    fn secret_key_debug_is_redacted() {
+        let k = SecretKey::from_hex("00 11 22 33").unwrap();
+        assert_eq!(format!("{k:?}"), "SecretKey(4 bytes, REDACTED)");
+    }
+
+    #[test]
+    fn counter_carries() {
+        let mut c = [0, 0xFF, 0xFF];
+        increment(&mut c);
+        assert_eq!(c, [1, 0, 0]);
+    }
+}

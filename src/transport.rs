@@ -1,0 +1,115 @@
+//! The transport boundary: a [`Transport`] moves raw APDU bytes to a card and
+//! back, nothing more. PC/SC, the in-process virtual card and trace replay are
+//! implementations; everything above (GET RESPONSE, resends, secure messaging)
+//! lives in the core.
+
+/// What a transport reports when bytes cannot be exchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The card was removed (or powered off) during or before the exchange.
+    /// Every security state on the card is lost.
+    #[error("card removed")]
+    CardRemoved,
+    /// The card was reset by another party; security state is lost.
+    #[error("card reset")]
+    CardReset,
+    /// No card is present in the reader.
+    #[error("no card in the reader")]
+    NoCard,
+    /// The reader is unknown or gone.
+    #[error("reader not available: {0}")]
+    ReaderUnavailable(String),
+    /// The exchange did not finish in time.
+    #[error("timed out")]
+    Timeout,
+    /// The reader or the link could not carry this APDU (for instance an
+    /// extended-length APDU on a reader without extended length).
+    #[error("the reader could not carry the command: {0}")]
+    NotCarried(String),
+    /// A replayed trace did not match what the host sent.
+    #[error("replay mismatch at exchange {index}: {reason}")]
+    Replay {
+        /// Zero-based exchange index in the trace.
+        index: usize,
+        /// What differs.
+        reason: String,
+    },
+    /// Any other transport failure, described.
+    #[error("transport failure: {0}")]
+    Other(String),
+}
+
+impl TransportError {
+    /// Whether the failure means the card lost its security state (removed,
+    /// reset, or gone).
+    pub fn loses_card_state(&self) -> bool {
+        matches!(self, Self::CardRemoved | Self::CardReset | Self::NoCard)
+    }
+}
+
+/// Moves raw APDU bytes. One [`Transport::begin`]/[`Transport::end`] pair
+/// brackets one high-level operation, so that no other process can interleave
+/// APDUs into a secure channel (PC/SC transactions).
+pub trait Transport {
+    /// Sends one command APDU and returns the complete response APDU (data
+    /// followed by `SW1 SW2`).
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError>;
+
+    /// The card's answer to reset, if known.
+    fn atr(&self) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Whether the link (the reader) can carry extended-length APDUs. The card's
+    /// own capability comes from its ATR.
+    fn supports_extended(&self) -> bool {
+        true
+    }
+
+    /// Starts an exclusive transaction.
+    fn begin(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    /// Ends the exclusive transaction started by [`Transport::begin`].
+    fn end(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for &mut T {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (**self).transmit(command)
+    }
+    fn atr(&self) -> Option<Vec<u8>> {
+        (**self).atr()
+    }
+    fn supports_extended(&self) -> bool {
+        (**self).supports_extended()
+    }
+    fn begin(&mut self) -> Result<(), TransportError> {
+        (**self).begin()
+    }
+    fn end(&mut self) -> Result<(), TransportError> {
+        (**self).end()
+    }
+}
+
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        (**self).transmit(command)
+    }
+    fn atr(&self) -> Option<Vec<u8>> {
+        (**self).atr()
+    }
+    fn supports_extended(&self) -> bool {
+        (**self).supports_extended()
+    }
+    fn begin(&mut self) -> Result<(), TransportError> {
+        (**self).begin()
+    }
+    fn end(&mut self) -> Result<(), TransportError> {
+        (**self).end()
+    }
+}
