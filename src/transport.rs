@@ -48,10 +48,10 @@ impl TransportError {
     }
 }
 
-/// Moves raw APDU bytes. One [`Transport::begin`]/[`Transport::end`] pair
-/// brackets one high-level operation, so that no other process can interleave
-/// APDUs into a secure channel (PC/SC transactions).
-pub trait Transport {
+/// Moves raw APDU bytes. One [`Transport::transaction`] brackets one
+/// high-level operation, so that no other process can interleave APDUs into a
+/// secure channel (a PC/SC transaction).
+pub trait Transport: AsDynTransport {
     /// Sends one command APDU and returns the complete response APDU (data
     /// followed by `SW1 SW2`).
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError>;
@@ -67,14 +67,28 @@ pub trait Transport {
         true
     }
 
-    /// Starts an exclusive transaction.
-    fn begin(&mut self) -> Result<(), TransportError> {
+    /// Runs `op` inside one exclusive transaction: every APDU `op` sends goes
+    /// through the transport it is handed, and no other client of the reader
+    /// can interleave. The default (a transport with no other clients) runs
+    /// `op` on `self`.
+    fn transaction(
+        &mut self,
+        op: &mut dyn FnMut(&mut dyn Transport),
+    ) -> Result<(), TransportError> {
+        op(self.as_dyn_transport());
         Ok(())
     }
+}
 
-    /// Ends the exclusive transaction started by [`Transport::begin`].
-    fn end(&mut self) -> Result<(), TransportError> {
-        Ok(())
+/// Upcast to `dyn Transport`; implemented for every sized transport.
+pub trait AsDynTransport {
+    /// `self` as a trait object.
+    fn as_dyn_transport(&mut self) -> &mut dyn Transport;
+}
+
+impl<T: Transport> AsDynTransport for T {
+    fn as_dyn_transport(&mut self) -> &mut dyn Transport {
+        self
     }
 }
 
@@ -88,11 +102,11 @@ impl<T: Transport + ?Sized> Transport for &mut T {
     fn supports_extended(&self) -> bool {
         (**self).supports_extended()
     }
-    fn begin(&mut self) -> Result<(), TransportError> {
-        (**self).begin()
-    }
-    fn end(&mut self) -> Result<(), TransportError> {
-        (**self).end()
+    fn transaction(
+        &mut self,
+        op: &mut dyn FnMut(&mut dyn Transport),
+    ) -> Result<(), TransportError> {
+        (**self).transaction(op)
     }
 }
 
@@ -106,10 +120,10 @@ impl<T: Transport + ?Sized> Transport for Box<T> {
     fn supports_extended(&self) -> bool {
         (**self).supports_extended()
     }
-    fn begin(&mut self) -> Result<(), TransportError> {
-        (**self).begin()
-    }
-    fn end(&mut self) -> Result<(), TransportError> {
-        (**self).end()
+    fn transaction(
+        &mut self,
+        op: &mut dyn FnMut(&mut dyn Transport),
+    ) -> Result<(), TransportError> {
+        (**self).transaction(op)
     }
 }
