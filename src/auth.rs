@@ -24,3 +24,62 @@ pub enum AuthError {
     #[error("random number generator failure")]
     Random,
 }
+
+// ---- TEMPORARY STUBS (replaced by the sm-auth branch) ----
+use crate::apdu::{Command, Response};
+use crate::crypto::{SecretKey, Suite};
+use crate::sm::{SecureChannel, SmMode};
+
+/// Key provider.
+pub trait KeyProvider {
+    /// Suite.
+    fn suite(&self) -> Suite;
+}
+/// Static keys.
+pub struct StaticKeys;
+impl StaticKeys {
+    /// New.
+    pub fn new(_s: Suite, _e: SecretKey, _m: SecretKey) -> Result<Self, AuthError> {
+        Ok(Self)
+    }
+}
+impl KeyProvider for StaticKeys {
+    fn suite(&self) -> Suite {
+        Suite::Aes128
+    }
+}
+/// Random.
+pub trait Random {
+    /// Fill.
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), AuthError>;
+}
+/// OS random.
+pub struct OsRandom;
+impl Random for OsRandom {
+    fn fill(&mut self, _buf: &mut [u8]) -> Result<(), AuthError> {
+        Ok(())
+    }
+}
+/// Pending.
+pub struct Pending;
+/// GC.
+pub fn get_challenge_command() -> Command {
+    Command::header(0, 0x84, 0, 0)
+}
+/// Begin.
+pub fn begin(
+    _k: &dyn KeyProvider,
+    _r: &[u8],
+    _g: &mut dyn Random,
+) -> Result<(Command, Pending), AuthError> {
+    Err(AuthError::Random)
+}
+/// Finish.
+pub fn finish(
+    _k: &dyn KeyProvider,
+    _p: Pending,
+    _r: &Response,
+    _m: SmMode,
+) -> Result<SecureChannel, AuthError> {
+    Err(AuthError::Random)
+}

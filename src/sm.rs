@@ -94,3 +94,10 @@ impl SecureChannel {
         Err(SmError::Closed)
     }
 }
+
+impl SecureChannel {
+    /// STUB.
+    pub fn is_open(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,309 @@
+//! One operation's conversation with the card: the single send path that owns
+//! `61xx` (GET RESPONSE), `6Cxx` (resend), command chaining and the
+//! extended-length decision (PROFILE.md §1), plus the secure channel of the
+//! current selection.
+
+use crate::apdu::{Command, LengthEncoding, MAX_SHORT_NC, MAX_SHORT_NE, Response};
+use crate::auth::{self, KeyProvider, Random};
+use crate::error::{Error, Result};
+use crate::sm::{SecureChannel, SmError, SmMode};
+use crate::status::StatusWord;
+use crate::transport::{Transport, TransportError};
+
+/// GET RESPONSE rounds allowed for one command: enough for 64 KiB in 256-byte
+/// pieces, bounded so a misbehaving card cannot keep a reader looping.
+const MAX_GET_RESPONSE: usize = 260;
+
+/// Whether an instruction only reads, so that a `6Cxx` resend cannot change the
+/// card's state twice (a VERIFY is never resent).
+fn is_read(ins: u8) -> bool {
+    matches!(ins, 0xB0 | 0xB1 | 0xB2 | 0xB3 | 0xCA | 0xCB | 0xC0)
+}
+
+/// A conversation with the card inside one transaction.
+pub struct Session<'t> {
+    transport: &'t mut dyn Transport,
+    extended: bool,
+    apdus: usize,
+    channel: Option<SecureChannel>,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("extended", &self.extended)
+            .field("apdus", &self.apdus)
+            .field("secure_channel", &self.channel.is_some())
+            .finish()
+    }
+}
+
+impl<'t> Session<'t> {
+    /// A session over `transport`; `extended` says whether extended-length
+    /// APDUs may be sent.
+    pub fn new(transport: &'t mut dyn Transport, extended: bool) -> Self {
+        Self {
+            transport,
+            extended,
+            apdus: 0,
+            channel: None,
+        }
+    }
+
+    /// Whether extended-length APDUs are in use.
+    pub fn extended(&self) -> bool {
+        self.extended
+    }
+
+    /// Command APDUs sent so far (GET RESPONSE and resends included).
+    pub fn apdu_count(&self) -> usize {
+        self.apdus
+    }
+
+    /// Whether a secure channel is open.
+    pub fn has_channel(&self) -> bool {
+        self.channel.as_ref().is_some_and(SecureChannel::is_open)
+    }
+
+    /// Drops the secure channel (its keys are zeroized).
+    pub fn close_channel(&mut self) {
+        self.channel = None;
+    }
+
+    fn exchange(&mut self, bytes: &[u8]) -> Result<Response> {
+        self.apdus += 1;
+        let raw = self.transport.transmit(bytes).map_err(|e| {
+            // Any security state on the card is gone with it.
+            if e.loses_card_state() {
+                self.channel = None;
+            }
+            e
+        })?;
+        Ok(Response::parse(&raw)?)
+    }
+
+    /// Sends a plain command and returns the card's final response, whatever
+    /// its status word: `61xx` is followed by GET RESPONSE, `6Cxx` by one resend
+    /// with the exact `Le` (reads only), data over 255 bytes without extended
+    /// length by command chaining. An extended APDU that the card or reader
+    /// refuses gives [`Error::ExtendedRejected`].
+    pub fn transmit(&mut self, cmd: &Command) -> Result<Response> {
+        let wants_extended = cmd.needs_extended();
+        let first = if wants_extended && !self.extended {
+            if cmd.ne().is_some_and(|n| n > MAX_SHORT_NE) {
+                // Ne cannot be expressed: ask for all a short APDU can.
+                let short = cmd.with_ne(Some(MAX_SHORT_NE))?;
+                return self.transmit(&short);
+            }
+            self.send_chained(cmd)?
+        } else {
+            let encoding = if wants_extended {
+                LengthEncoding::Extended
+            } else {
+                LengthEncoding::Short
+            };
+            let bytes = cmd.to_bytes(encoding)?;
+            match self.exchange(&bytes) {
+                Err(Error::Transport(TransportError::NotCarried(_))) if wants_extended => {
+                    return Err(Error::ExtendedRejected);
+                }
+                Err(e) => return Err(e),
+                Ok(r) if wants_extended && r.sw == StatusWord::WrongLength && r.data.is_empty() => {
+                    return Err(Error::ExtendedRejected);
+                }
+                Ok(r) => r,
+            }
+        };
+        self.complete(cmd, first)
+    }
+
+    fn send_chained(&mut self, cmd: &Command) -> Result<Response> {
+        let data = cmd.data();
+        let mut chunks = data.chunks(MAX_SHORT_NC).peekable();
+        while let Some(chunk) = chunks.next() {
+            let last = chunks.peek().is_none();
+            let part = if last {
+                Command::new(cmd.cla, cmd.ins, cmd.p1, cmd.p2, chunk, cmd.ne())?
+            } else {
+                Command::new(cmd.cla | 0x10, cmd.ins, cmd.p1, cmd.p2, chunk, None)?
+            };
+            let resp = self.exchange(&part.to_bytes(LengthEncoding::Short)?)?;
+            if last {
+                return Ok(resp);
+            }
+            if resp.sw != StatusWord::Success {
+                return Err(Error::Status {
+                    command: "chained command",
+                    sw: resp.sw,
+                });
+            }
+        }
+        Err(Error::Status {
+            command: "chained command",
+            sw: StatusWord::WrongLength,
+        })
+    }
+
+    fn complete(&mut self, cmd: &Command, first: Response) -> Result<Response> {
+        let mut resp = first;
+        if let StatusWord::WrongLe(n) = resp.sw {
+            if is_read(cmd.ins) {
+                let ne = if n == 0 { 256 } else { usize::from(n) };
+                let again = cmd.with_ne(Some(ne))?;
+                resp = self.exchange(&again.to_bytes(LengthEncoding::Short)?)?;
+            }
+        }
+        let mut rounds = 0;
+        while let StatusWord::BytesAvailable(n) = resp.sw {
+            rounds += 1;
+            if rounds > MAX_GET_RESPONSE {
+                return Err(Error::Status {
+                    command: "GET RESPONSE",
+                    sw: resp.sw,
+                });
+            }
+            let ne = if n == 0 { 256 } else { usize::from(n) };
+            let get = Command::new(0x00, 0xC0, 0x00, 0x00, Vec::new(), Some(ne))?;
+            let next = self.exchange(&get.to_bytes(LengthEncoding::Short)?)?;
+            let mut data = std::mem::take(&mut resp.data);
+            data.extend_from_slice(&next.data);
+            resp = Response::new(data, next.sw);
+        }
+        Ok(resp)
+    }
+
+    /// Sends a command and requires `90 00` (or the `62 82` end-of-file warning).
+    pub fn transmit_ok(&mut self, cmd: &Command, name: &'static str) -> Result<Response> {
+        let resp = self.transmit(cmd)?;
+        if resp.sw.is_success() {
+            Ok(resp)
+        } else {
+            Err(Error::Status {
+                command: name,
+                sw: resp.sw,
+            })
+        }
+    }
+
+    /// SELECT by DF name (`00 A4 04 0C Lc AID`, PROFILE.md §2). Ends any
+    /// secure channel. An unknown AID is [`Error::ApNotFound`].
+    pub fn select_aid(&mut self, aid: &[u8]) -> Result<()> {
+        self.channel = None;
+        let cmd = Command::new(0x00, 0xA4, 0x04, 0x0C, aid, None)?;
+        let resp = self.transmit(&cmd)?;
+        match resp.sw {
+            StatusWord::Success => Ok(()),
+            StatusWord::NotFound => Err(Error::ApNotFound {
+                aid: hex::encode_upper(aid),
+            }),
+            sw => Err(Error::Status {
+                command: "SELECT",
+                sw,
+            }),
+        }
+    }
+
+    /// SELECT of an EF by file ID under the current DF (`00 A4 02 0C 02 FID`).
+    pub fn select_file(&mut self, fid: [u8; 2]) -> Result<()> {
+        let cmd = Command::new(0x00, 0xA4, 0x02, 0x0C, fid, None)?;
+        let resp = self.protected_or_plain(&cmd, "SELECT EF")?;
+        if resp.sw == StatusWord::Success {
+            Ok(())
+        } else {
+            Err(Error::Status {
+                command: "SELECT EF",
+                sw: resp.sw,
+            })
+        }
+    }
+
+    /// GET CHALLENGE and MUTUAL AUTHENTICATE (PROFILE.md §7); on success the
+    /// session holds a secure channel in `mode`.
+    pub fn authenticate(
+        &mut self,
+        keys: &dyn KeyProvider,
+        rng: &mut dyn Random,
+        mode: SmMode,
+    ) -> Result<()> {
+        self.channel = None;
+        let challenge = self.transmit_ok(&auth::get_challenge_command(), "GET CHALLENGE")?;
+        let (cmd, pending) = auth::begin(keys, &challenge.data, rng)?;
+        let resp = self.transmit(&cmd)?;
+        let channel = auth::finish(keys, pending, &resp, mode)?;
+        self.channel = Some(channel);
+        Ok(())
+    }
+
+    /// Sends `cmd` under secure messaging and returns the verified plain
+    /// response (any status word). Every integrity failure closes the channel
+    /// and returns no data.
+    pub fn transmit_protected(&mut self, cmd: &Command) -> Result<Response> {
+        let encoding = if self.extended {
+            LengthEncoding::Extended
+        } else {
+            LengthEncoding::Short
+        };
+        let channel = self
+            .channel
+            .as_mut()
+            .filter(|c| c.is_open())
+            .ok_or(Error::SecureMessaging(SmError::Closed))?;
+        let protected = channel.protect(cmd, encoding)?;
+        let bytes = protected.to_bytes(encoding);
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                self.channel = None;
+                return Err(e.into());
+            }
+        };
+        let raw = match self.exchange(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                self.channel = None;
+                return Err(match e {
+                    Error::Transport(TransportError::NotCarried(_))
+                        if encoding == LengthEncoding::Extended =>
+                    {
+                        Error::ExtendedRejected
+                    }
+                    other => other,
+                });
+            }
+        };
+        // 61xx under SM is transport-level chaining of the protected response.
+        let raw = match self.complete(&protected, raw) {
+            Ok(r) => r,
+            Err(e) => {
+                self.channel = None;
+                return Err(e);
+            }
+        };
+        if encoding == LengthEncoding::Extended
+            && raw.sw == StatusWord::WrongLength
+            && raw.data.is_empty()
+        {
+            self.channel = None;
+            return Err(Error::ExtendedRejected);
+        }
+        let Some(channel) = self.channel.as_mut() else {
+            return Err(Error::SecureMessaging(SmError::Closed));
+        };
+        match channel.unprotect(&raw) {
+            Ok(plain) => Ok(plain),
+            Err(e) => {
+                self.channel = None;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Sends `cmd` protected when a channel is open, in the clear otherwise.
+    pub fn protected_or_plain(&mut self, cmd: &Command, _name: &'static str) -> Result<Response> {
+        if self.has_channel() {
+            self.transmit_protected(cmd)
+        } else {
+            self.transmit(cmd)
+        }
+    }
+}
