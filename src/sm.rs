@@ -850,10 +850,3 @@ mod tests {
         }
     }
 }
-
-impl SecureChannel {
-    /// STUB.
-    pub fn is_open(&self) -> bool {
-        false
-    }
-}
