@@ -571,7 +571,7 @@ fn parse_fields(
                             ctx.err(k("source"), "a Type D field is given by offset and length")
                         );
                     }
-                    let end = offset.checked_add(length).unwrap_or(usize::MAX);
+                    let end = offset.saturating_add(length);
                     if offset < USER_ID_LEN || end > TYPE_D_FILE_LEN {
                         return Err(ctx.err(
                             k("offset"),

@@ -72,12 +72,11 @@ impl<'t> Session<'t> {
 
     fn exchange(&mut self, bytes: &[u8]) -> Result<Response> {
         self.apdus += 1;
-        let raw = self.transport.transmit(bytes).map_err(|e| {
+        let raw = self.transport.transmit(bytes).inspect_err(|e| {
             // Any security state on the card is gone with it.
             if e.loses_card_state() {
                 self.channel = None;
             }
-            e
         })?;
         Ok(Response::parse(&raw)?)
     }
@@ -146,12 +145,12 @@ impl<'t> Session<'t> {
 
     fn complete(&mut self, cmd: &Command, first: Response) -> Result<Response> {
         let mut resp = first;
-        if let StatusWord::WrongLe(n) = resp.sw {
-            if is_read(cmd.ins) {
-                let ne = if n == 0 { 256 } else { usize::from(n) };
-                let again = cmd.with_ne(Some(ne))?;
-                resp = self.exchange(&again.to_bytes(LengthEncoding::Short)?)?;
-            }
+        if let StatusWord::WrongLe(n) = resp.sw
+            && is_read(cmd.ins)
+        {
+            let ne = if n == 0 { 256 } else { usize::from(n) };
+            let again = cmd.with_ne(Some(ne))?;
+            resp = self.exchange(&again.to_bytes(LengthEncoding::Short)?)?;
         }
         let mut rounds = 0;
         while let StatusWord::BytesAvailable(n) = resp.sw {
