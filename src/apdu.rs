@@ -103,13 +103,13 @@ impl Command {
                 max: MAX_EXTENDED_NC,
             });
         }
-        if let Some(n) = ne {
-            if n == 0 || n > MAX_EXTENDED_NE {
-                return Err(ApduError::BadNe {
-                    ne: n,
-                    max: MAX_EXTENDED_NE,
-                });
-            }
+        if let Some(n) = ne
+            && (n == 0 || n > MAX_EXTENDED_NE)
+        {
+            return Err(ApduError::BadNe {
+                ne: n,
+                max: MAX_EXTENDED_NE,
+            });
         }
         Ok(Self {
             cla,

@@ -160,7 +160,7 @@ fn check_key(suite: Suite, key: &[u8]) -> Result<(), CryptoError> {
 
 fn check_blocks(suite: Suite, data: &[u8], iv: &[u8]) -> Result<(), CryptoError> {
     let block = suite.block_size();
-    if data.len() % block != 0 {
+    if !data.len().is_multiple_of(block) {
         return Err(CryptoError::NotBlockAligned {
             len: data.len(),
             block,
@@ -268,7 +268,7 @@ pub fn encrypt_block(suite: Suite, key: &[u8], block: &[u8]) -> Result<Vec<u8>, 
 pub fn mac(suite: Suite, key: &[u8], data: &[u8]) -> Result<[u8; 8], CryptoError> {
     check_key(suite, key)?;
     let block = suite.block_size();
-    if data.len() % block != 0 || data.is_empty() {
+    if !data.len().is_multiple_of(block) || data.is_empty() {
         return Err(CryptoError::NotBlockAligned {
             len: data.len(),
             block,
@@ -363,7 +363,7 @@ pub fn kdf(suite: Suite, seed: &[u8], counter: u32) -> SecretKey {
 /// Sets the low bit of a DES key byte so the byte has odd parity.
 pub fn with_odd_parity(b: u8) -> u8 {
     let high = b & 0xFE;
-    if high.count_ones() % 2 == 0 {
+    if high.count_ones().is_multiple_of(2) {
         high | 1
     } else {
         high
