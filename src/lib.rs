@@ -5,6 +5,8 @@
 pub mod apdu;
 pub mod auth;
 pub mod crypto;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod sm;
 pub mod status;
 pub mod transport;
