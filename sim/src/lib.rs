@@ -1,1 +1,2 @@
 //! cardap-sim
+pub mod vpcd;
