@@ -2,6 +2,12 @@
 //! of PROFILE.md §7, written for the tests from the `conventions` of the
 //! vectors, independent of the card code) to drive the card.
 #![allow(dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 
