@@ -244,7 +244,9 @@ impl VirtualCard {
             let all = n == if extended { 65_536 } else { 256 };
             Expected { n, all }
         });
-        if command.ins == INS_GET_RESPONSE && cla & CLA_CHAINING == 0 {
+        // GET RESPONSE belongs to the transport (ISO/IEC 7816-3 T=0 style), so
+        // it is plain even inside a secure channel; `0C C0` is a command.
+        if command.ins == INS_GET_RESPONSE && cla == 0x00 {
             return self.get_response(&command, ne);
         }
         self.state.pending = None;

@@ -688,3 +688,12 @@ fn debug_output_never_shows_keys() {
         }
     }
 }
+
+#[test]
+fn protected_get_response_is_an_ordinary_protected_command() {
+    let mut card = card();
+    let mut t = open_a(&mut card);
+    let answer = card.process(&t.protect([0, 0xC0, 0, 0], &[], Some(&[0]), Some(false)));
+    assert_eq!(t.unprotect(&answer), (vec![], [0x6D, 0x00]));
+    assert!(card.secure_channel_open());
+}
