@@ -226,7 +226,9 @@ impl VirtualCard {
     }
 
     /// Answers one command APDU with the response APDU (data ‖ SW1 SW2). Never
-    /// panics: anything malformed gets a status word (PROFILE.md §1).
+    /// panics: anything malformed gets a status word (PROFILE.md §1). This is
+    /// the card itself; removal is simulated on the link, by
+    /// [`Transport::transmit`].
     pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
         self.count = self.count.saturating_add(1);
         let Ok((command, encoding)) = Command::parse(apdu) else {
