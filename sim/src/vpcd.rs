@@ -764,3 +764,18 @@ mod tests {
         assert_eq!(reader.pending, [0x00]);
     }
 }
+
+impl CardSide for crate::VirtualCard {
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        crate::VirtualCard::process(self, apdu)
+    }
+    fn atr(&self) -> Vec<u8> {
+        crate::VirtualCard::atr(self)
+    }
+    fn power_off(&mut self) {
+        crate::VirtualCard::power_off(self);
+    }
+    fn reset(&mut self) {
+        crate::VirtualCard::reset(self);
+    }
+}
