@@ -656,7 +656,10 @@ encoding = "ascii"
             invalid(&A.replace("type = \"A\"", "type = \"B\"")).0,
             "type"
         );
-        assert_eq!(invalid(&A.replace("00 03\"", "\"")).0, "aid");
+        assert_eq!(
+            invalid(&A.replace("41 52 44 41 50 41 00 03\"", "\"")).0,
+            "aid"
+        );
         let (k, p) = invalid(&A.replace("k_enc = \"", "k_enc = 0x\""));
         assert!(k.starts_with("line 7"), "{k}");
         assert!(!p.contains("0001020304"), "{p}");

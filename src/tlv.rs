@@ -201,7 +201,7 @@ mod tests {
     fn ber_round_trips() {
         for len in [0usize, 1, 127, 128, 255, 256, 70_000] {
             let v = vec![0xA5; len];
-            for tag in [0x87u32, 0x5F24, 0x7F2181] {
+            for tag in [0x87u32, 0x5F24, 0x1F8101] {
                 let enc = encode_ber(tag, &v);
                 let (tlv, rest) = parse_ber(&enc).unwrap();
                 assert_eq!(tlv.tag, tag);
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(all[1].tag, 0x50);
         assert_eq!(
             parse_ber_all(&[0x4F, 0x02, 1, 2, 0x50, 0x05, 1]),
-            Err(TlvError::Truncated { offset: 4 })
+            Err(TlvError::Truncated { offset: 6 })
         );
         assert!(matches!(
             parse_ber(&[0x87, 0x85, 0, 0, 0, 0, 1]),

@@ -11,9 +11,12 @@ use cardap::trace::{Replay, Trace};
 use cardap::transport::{Transport, TransportError};
 use cardap::{Error, Profile, Reader, StatusWord};
 
+/// One scripted exchange: the command expected and the answer given.
+type Step = (Vec<u8>, Result<Vec<u8>, TransportError>);
+
 /// A card that expects exactly these commands and gives these answers.
 struct Script {
-    steps: Vec<(Vec<u8>, Result<Vec<u8>, TransportError>)>,
+    steps: Vec<Step>,
     next: usize,
     atr: Vec<u8>,
 }

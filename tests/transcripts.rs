@@ -99,10 +99,10 @@ fn a_tampered_transcript_returns_no_data() {
         let mut trace = trace_of(t);
         // Flip one bit in the last protected response's data.
         let last = trace.exchanges.last_mut().unwrap();
-        if let Some(resp) = last.response.as_mut() {
-            if let Segment::Clear(b) = &mut resp[0] {
-                b[5] ^= 0x01;
-            }
+        if let Some(resp) = last.response.as_mut()
+            && let Segment::Clear(b) = &mut resp[0]
+        {
+            b[5] ^= 0x01;
         }
         let mut reader =
             Reader::new(Replay::new(trace)).with_random(Box::new(FixedRandom::new(random)));
