@@ -396,7 +396,7 @@ mod tests {
         hex::decode(s.replace(' ', "")).unwrap()
     }
 
-    // Random values of transcript A-aes128-extended (../shared/vectors/
+    // Random values of transcript A-aes128-extended (tests/vectors/
     // profile-v1.json); the keys below are arbitrary test keys, and the card's
     // answers are computed with them.
     const RND_ICC: &str = "524E442E49434334";

@@ -16,7 +16,7 @@
 //! | `SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED` | [`ServiceUnavailable`](TransportError::ServiceUnavailable) |
 //! | unknown or vanished reader, sharing violation | [`ReaderUnavailable`](TransportError::ReaderUnavailable) |
 //!
-//! See `../shared/PCSC.md` for how pcscd and the vsmartcard `vpcd` reader
+//! See `docs/PCSC.md` for how pcscd and the vsmartcard `vpcd` reader
 //! behave on removal.
 
 use std::ffi::{CStr, CString};

@@ -5,7 +5,7 @@
 //! responses. It never talks to the card itself: the caller sends the bytes.
 //!
 //! The byte layout is the one ICAO 9303 Part 11 §9.8.4–§9.8.7 gives for
-//! Basic Access Control and that `../shared/vectors/profile-v1.json`
+//! Basic Access Control and that `tests/vectors/profile-v1.json`
 //! (`conventions.protected_command`, `conventions.protected_response`) pins
 //! down:
 //!
@@ -472,7 +472,7 @@ mod tests {
         SecretKey::from_hex(s).unwrap()
     }
 
-    // Golden exchanges copied from ../shared/vectors/profile-v1.json.
+    // Golden exchanges copied from tests/vectors/profile-v1.json.
     struct Golden {
         suite: Suite,
         mode: SmMode,

@@ -1,6 +1,6 @@
 //! Golden tests of mutual authentication and secure messaging:
 //!
-//! * every authenticated transcript of `shared/vectors/profile-v1.json`
+//! * every authenticated transcript of `tests/vectors/profile-v1.json`
 //!   (PROFILE.md §7), replayed byte for byte on the terminal side;
 //! * the worked example of ICAO Doc 9303 Part 11, Appendix D.3 (BAC) and D.4
 //!   (secure messaging with 3DES), which follows the same MAC layout.
@@ -25,19 +25,11 @@ fn hex_upper(bytes: &[u8]) -> String {
     hex::encode_upper(bytes)
 }
 
-/// `shared/` lives beside the repository: `<repo>/../shared` (a CI clone, or
-/// a worktree under /work), else `<repo>/../../shared`.
+/// The golden transcripts, kept in the repository at
+/// `tests/vectors/profile-v1.json`.
 fn vectors() -> Value {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        manifest.join("../shared/vectors/profile-v1.json"),
-        manifest.join("../../shared/vectors/profile-v1.json"),
-    ];
-    let path = candidates
-        .iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("profile-v1.json not found in {candidates:?}"));
-    let text = std::fs::read_to_string(path).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/profile-v1.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 

@@ -9,7 +9,7 @@
 //! the response APDU. Closing the connection is removing the card;
 //! connecting is inserting it.
 //!
-//! Two details make it fast (`../shared/PCSC.md`, "The 44 ms stall"): vpcd
+//! Two details make it fast (the delayed-ACK stall of vpcd): vpcd
 //! sends header and payload in two `send()` calls without `TCP_NODELAY`, so
 //! the card sets `TCP_QUICKACK` after *every* read (the kernel clears it), and
 //! writes each reply as one `write_all`.

@@ -1,4 +1,4 @@
-//! Golden transcripts of `shared/vectors/profile-v1.json` replayed against the
+//! Golden transcripts of `tests/vectors/profile-v1.json` replayed against the
 //! virtual card: every command, the exact response, the ATR, the EF contents.
 
 // Test helpers below may unwrap and index: a failure is a failed test.

@@ -5,24 +5,11 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-/// `shared/` lives beside the repository (`<repo>/../shared`, as in a CI clone
-/// or a worktree), else one level further up.
-pub fn shared_dir() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [manifest.join("../shared"), manifest.join("../../shared")]
-        .into_iter()
-        .find(|p| p.join("vectors/profile-v1.json").exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "shared/vectors/profile-v1.json not found beside {}",
-                manifest.display()
-            )
-        })
-}
-
-/// The golden transcripts of PROFILE.md.
+/// The golden transcripts of PROFILE.md, kept in the repository at
+/// `tests/vectors/profile-v1.json`.
 pub fn vectors() -> Value {
-    let text = std::fs::read_to_string(shared_dir().join("vectors/profile-v1.json")).unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/profile-v1.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 

@@ -15,20 +15,10 @@ use cardap::crypto::{self, SecretKey, Suite};
 use cardap_sim::{ApDescription, Description, VirtualCard};
 use serde_json::Value;
 
-/// `vectors/profile-v1.json` from `shared/` beside the repository (tried at
-/// `../shared` and `../../shared` relative to this crate).
+/// The golden transcripts, kept in the repository at
+/// `tests/vectors/profile-v1.json` (a copy of the profile's published vectors).
 pub fn vectors_path() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for shared in ["../shared", "../../shared"] {
-        let path = manifest.join(shared).join("vectors/profile-v1.json");
-        if path.is_file() {
-            return path;
-        }
-    }
-    panic!(
-        "vectors/profile-v1.json not found in ../shared or ../../shared from {}",
-        manifest.display()
-    );
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/profile-v1.json")
 }
 
 pub fn vectors() -> Value {
