@@ -16,8 +16,9 @@
 //! | `SCARD_E_NO_SERVICE`, `SCARD_E_SERVICE_STOPPED` | [`ServiceUnavailable`](TransportError::ServiceUnavailable) |
 //! | unknown or vanished reader, sharing violation | [`ReaderUnavailable`](TransportError::ReaderUnavailable) |
 //!
-//! See `docs/PCSC.md` for how pcscd and the vsmartcard `vpcd` reader
-//! behave on removal.
+//! On removal pcscd first reports `NotTransacted` for the exchange in flight,
+//! then `RemovedCard` after its next presence poll; a new connect then gets
+//! `NoSmartcard`.
 
 use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
@@ -40,8 +41,7 @@ pub const RECEIVE_BUFFER_LEN: usize = 65_536 + 2;
 /// How long a transmit that failed with `SCARD_E_NOT_TRANSACTED` waits for
 /// the reader to report a removal before calling it a plain failure. pcscd
 /// polls card presence every 400 ms; the first failed exchange after a
-/// removal comes before that poll (PCSC.md, "Card removed during a transmit
-/// loop").
+/// removal comes before that poll.
 const NOT_TRANSACTED_GRACE: Duration = Duration::from_millis(1_200);
 
 /// The reader name pcsc-lite and WinSCard use for reader attach/detach events.
