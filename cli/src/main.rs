@@ -1,33 +1,23 @@
-//! `cardap`: read card APs from a virtual card (and, with PC/SC, real readers).
+//! `cardap`: read My Number Card APs from PC/SC readers or from a virtual card.
 
+/// `println!` that ends the process quietly when stdout is closed (a pipe to
+/// `head`), instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))
+    };
+}
+
+mod card;
+mod demo;
 mod output;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cardap::Profile;
-use cardap::ap::{LengthMode, Reader};
-use cardap::trace::{Recorder, Redaction};
-use cardap::transport::Transport;
-use cardap_sim::VirtualCard;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-/// The built-in demo card and the profiles that read it.
-const DEMO_CARD: &str = include_str!("../../examples/cards/demo.toml");
-const DEMO_PROFILES: [(&str, &str); 3] = [
-    (
-        "library.toml",
-        include_str!("../../examples/profiles/library.toml"),
-    ),
-    (
-        "kiosk.toml",
-        include_str!("../../examples/profiles/kiosk.toml"),
-    ),
-    (
-        "evacuee.toml",
-        include_str!("../../examples/profiles/evacuee.toml"),
-    ),
-];
 
 #[derive(Parser)]
 #[command(
@@ -59,19 +49,85 @@ enum Cmd {
         #[command(flatten)]
         out: OutputOpts,
     },
-    /// Read every AP of the built-in demo card with the built-in profiles.
+    /// List the PC/SC readers, whether a card is present, and its ATR.
+    Readers {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+    },
+    /// Gate mode: wait for each card, read the AP, print one JSON line per tap.
+    Watch {
+        /// The AP's profile.
+        #[arg(long)]
+        profile: PathBuf,
+        /// PC/SC reader (name or part of it); default: any reader.
+        #[arg(long, value_name = "NAME")]
+        reader: Option<String>,
+        /// Append a redacted APDU trace of every tap to this file.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Send raw command APDUs (hex) in one transaction and print the answers.
+    Apdu {
+        #[command(flatten)]
+        source: Source,
+        /// Command APDUs, hex (spaces inside one argument allowed).
+        #[arg(required = true, value_name = "HEX")]
+        apdus: Vec<String>,
+        /// Write a redacted APDU trace to this file.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Serve a virtual card to pcscd's vpcd reader until Ctrl-C or SIGTERM.
+    Sim {
+        /// The card description (PROFILE.md §10).
+        #[arg(long, value_name = "CARD.toml")]
+        card: PathBuf,
+        /// vpcd port: 35963 is reader `Virtual PCD 00 00`, 35964 `… 00 01`.
+        #[arg(long, default_value_t = 35963)]
+        port: u16,
+        /// vpcd host.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Present a card without extended length (its ATR says so).
+        #[arg(long)]
+        no_extended: bool,
+        /// Log every APDU (header, lengths, status word; never data) here.
+        #[arg(long, value_name = "FILE")]
+        log: Option<PathBuf>,
+    },
+    /// Read N times and print timing statistics (the benchmark tool).
+    Bench {
+        /// The AP's profile.
+        #[arg(long)]
+        profile: PathBuf,
+        #[command(flatten)]
+        source: Source,
+        /// Number of reads.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
+    /// Read every AP of the built-in demo card: through pcscd and the vpcd
+    /// virtual reader when they run here, in process otherwise.
     Demo {
         #[command(flatten)]
         out: OutputOpts,
+        /// Never use PC/SC, even where pcscd runs.
+        #[arg(long)]
+        in_process: bool,
     },
 }
 
-#[derive(Args)]
-#[group(required = true, multiple = false)]
+/// Where the card is: a PC/SC reader (the default) or a virtual card.
+#[derive(Args, Clone)]
+#[group(multiple = false)]
 struct Source {
     /// An in-process virtual card from a description file (PROFILE.md §10).
     #[arg(long, value_name = "CARD.toml")]
     virtual_card: Option<PathBuf>,
+    /// A PC/SC reader, by name or part of it; default: the first with a card.
+    #[arg(long, value_name = "NAME")]
+    reader: Option<String>,
 }
 
 #[derive(Args)]
@@ -93,39 +149,8 @@ enum Format {
     Text,
 }
 
-fn open(source: &Source) -> Result<Box<dyn Transport>, String> {
-    match &source.virtual_card {
-        Some(path) => VirtualCard::from_file(path)
-            .map(|c| Box::new(c) as Box<dyn Transport>)
-            .map_err(|e| e.to_string()),
-        None => Err("give --virtual-card CARD.toml".into()),
-    }
-}
-
-fn with_trace<R>(
-    transport: Box<dyn Transport>,
-    out: &OutputOpts,
-    f: impl FnOnce(&mut Reader<Box<dyn Transport>>) -> R,
-) -> Result<R, String> {
-    let length = if out.short {
-        LengthMode::Short
-    } else {
-        LengthMode::Auto
-    };
-    let transport: Box<dyn Transport> = match &out.trace {
-        None => transport,
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| format!("cannot write trace {}: {e}", path.display()))?;
-            Box::new(Recorder::with_sink(
-                transport,
-                Redaction::Secrets,
-                Box::new(std::io::BufWriter::new(file)),
-            ))
-        }
-    };
-    let mut reader = Reader::new(transport).with_length_mode(length);
-    Ok(f(&mut reader))
+fn load_profile(path: &PathBuf) -> Result<Profile, String> {
+    Profile::from_file(path).map_err(|e| e.to_string())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -135,44 +160,50 @@ fn run(cli: Cli) -> Result<(), String> {
             source,
             out,
         } => {
-            let profile = Profile::from_file(&profile).map_err(|e| e.to_string())?;
-            let transport = open(&source)?;
-            let record =
-                with_trace(transport, &out, |r| r.read(&profile))?.map_err(|e| e.to_string())?;
+            let profile = load_profile(&profile)?;
+            let transport = card::open(&source)?;
+            let record = card::with_reader(transport, &out, |r| r.read(&profile))?
+                .map_err(|e| e.to_string())?;
             output::print_record(&record, out.format == Format::Json);
             Ok(())
         }
         Cmd::List { source, out } => {
-            let transport = open(&source)?;
-            let entries = with_trace(transport, &out, |r| r.list())?.map_err(|e| e.to_string())?;
+            let transport = card::open(&source)?;
+            let entries =
+                card::with_reader(transport, &out, |r| r.list())?.map_err(|e| e.to_string())?;
             output::print_dir(&entries, out.format == Format::Json);
             Ok(())
         }
-        Cmd::Demo { out } => {
-            let card = VirtualCard::from_toml_str(DEMO_CARD).map_err(|e| e.to_string())?;
-            let transport: Box<dyn Transport> = Box::new(card);
-            let profiles = DEMO_PROFILES
-                .iter()
-                .map(|(name, text)| {
-                    Profile::from_toml_str(text).map_err(|e| format!("{name}: {e}"))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let results = with_trace(transport, &out, |reader| {
-                let entries = reader.list();
-                let reads: Vec<_> = profiles.iter().map(|p| reader.read(p)).collect();
-                (entries, reads)
-            })?;
-            let (entries, reads) = results;
-            let entries = entries.map_err(|e| e.to_string())?;
-            if out.format == Format::Text {
-                println!("built-in virtual card: {} APs", entries.len());
-            }
-            for r in reads {
-                let rec = r.map_err(|e| e.to_string())?;
-                output::print_record(&rec, out.format == Format::Json);
-            }
-            Ok(())
+        Cmd::Readers { format } => card::readers(format == Format::Json),
+        Cmd::Watch {
+            profile,
+            reader,
+            trace,
+        } => {
+            let profile = load_profile(&profile)?;
+            card::watch(&profile, reader.as_deref(), trace.as_ref())
         }
+        Cmd::Apdu {
+            source,
+            apdus,
+            trace,
+        } => card::apdu(&source, &apdus, trace.as_ref()),
+        Cmd::Sim {
+            card,
+            port,
+            host,
+            no_extended,
+            log,
+        } => card::sim(&card, &host, port, no_extended, log.as_ref()),
+        Cmd::Bench {
+            profile,
+            source,
+            count,
+        } => {
+            let profile = load_profile(&profile)?;
+            card::bench(&profile, &source, count)
+        }
+        Cmd::Demo { out, in_process } => demo::run(&out, in_process),
     }
 }
 

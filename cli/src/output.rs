@@ -1,7 +1,21 @@
 //! JSON and text renderings of what the commands return.
 
 use cardap::{ApRecord, ApType, DirEntry};
+use std::io::Write;
+
 use serde_json::{Map, Value, json};
+
+/// Writes one line to stdout; a closed stdout ends the process quietly.
+pub fn line(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cardap: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// The JSON object of one read (the format `cardap read` documents).
 pub fn record_json(r: &ApRecord) -> Value {
@@ -46,24 +60,24 @@ pub fn record_json(r: &ApRecord) -> Value {
 
 pub fn print_record(r: &ApRecord, as_json: bool) {
     if as_json {
-        println!("{}", record_json(r));
+        outln!("{}", record_json(r));
         return;
     }
-    println!("name     {}", r.name);
-    println!("type     {}", r.kind.name());
-    println!("aid      {}", hex::encode_upper(&r.aid));
-    println!("user_id  {}", r.user_id);
+    outln!("name       {}", r.name);
+    outln!("type       {}", r.kind.name());
+    outln!("aid        {}", hex::encode_upper(&r.aid));
+    outln!("user_id    {}", r.user_id);
     for (k, v) in &r.info {
-        println!("{k:<8} {}", hex::encode_upper(v));
+        outln!("{k:<10} {}", hex::encode_upper(v));
     }
     if let Some(d) = &r.data {
-        println!("data     {}", hex::encode_upper(d));
+        outln!("data       {}", hex::encode_upper(d));
     }
     for (k, v) in &r.fields {
-        println!("{k:<8} {v}");
+        outln!("{k:<10} {v}");
     }
-    println!("apdus    {}", r.apdus);
-    println!();
+    outln!("apdus      {}", r.apdus);
+    outln!("");
 }
 
 pub fn print_dir(entries: &[DirEntry], as_json: bool) {
@@ -72,11 +86,11 @@ pub fn print_dir(entries: &[DirEntry], as_json: bool) {
             .iter()
             .map(|e| json!({"aid": hex::encode_upper(&e.aid), "label": e.label}))
             .collect();
-        println!("{}", Value::Array(list));
+        outln!("{}", Value::Array(list));
         return;
     }
     for e in entries {
-        println!(
+        outln!(
             "{}  {}",
             hex::encode_upper(&e.aid),
             e.label.as_deref().unwrap_or("")

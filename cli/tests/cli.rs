@@ -57,7 +57,7 @@ fn demo_reads_every_ap() {
     assert_eq!(lines[2]["apdus"], 4);
     let text = cardap(&["demo", "--format", "text"]);
     assert!(
-        stdout(&text).contains("user_id  2007000000029"),
+        stdout(&text).contains("user_id    2007000000029"),
         "{}",
         stdout(&text)
     );

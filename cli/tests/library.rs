@@ -30,8 +30,15 @@ fn custom_ap_reads_steps_under_encryption() {
     ))
     .unwrap();
     for short in [false, true] {
-        let mode = if short { cardap::ap::LengthMode::Short } else { cardap::ap::LengthMode::Auto };
-        let rec = Reader::new(demo_card()).with_length_mode(mode).read(&profile).unwrap();
+        let mode = if short {
+            cardap::ap::LengthMode::Short
+        } else {
+            cardap::ap::LengthMode::Auto
+        };
+        let rec = Reader::new(demo_card())
+            .with_length_mode(mode)
+            .read(&profile)
+            .unwrap();
         assert_eq!(rec.kind, ApType::Custom);
         assert_eq!(rec.user_id.as_str(), "3003000000035");
         assert_eq!(rec.fields["name"], "山田 花子");
@@ -67,7 +74,10 @@ fn custom_ap_reads_records_under_mac_and_files_in_the_clear() {
          [[read]]\nsfi = 1\nkind = \"records\"\nuser_id_offset = 2\n",
     )
     .unwrap();
-    assert!(matches!(Reader::new(demo_card()).read(&wrong), Err(Error::SecureMessaging(_))));
+    assert!(matches!(
+        Reader::new(demo_card()).read(&wrong),
+        Err(Error::SecureMessaging(_))
+    ));
 }
 
 /// A key provider standing in for an HSM: it counts what it is asked.
@@ -101,7 +111,10 @@ fn keys_can_live_in_an_external_provider() {
         "name = \"kiosk\"\ntype = \"A\"\naid = \"F0434152444150410007\"\n[auth]\nsuite = \"aes128\"\n",
     )
     .unwrap();
-    assert!(matches!(Reader::new(demo_card()).read(&profile), Err(Error::Profile(_))));
+    assert!(matches!(
+        Reader::new(demo_card()).read(&profile),
+        Err(Error::Profile(_))
+    ));
     let hsm = CountingHsm {
         inner: StaticKeys::new(
             Suite::Aes128,
@@ -111,7 +124,9 @@ fn keys_can_live_in_an_external_provider() {
         .unwrap(),
         calls: Cell::new(0),
     };
-    let rec = Reader::new(demo_card()).read_with_keys(&profile, Some(&hsm)).unwrap();
+    let rec = Reader::new(demo_card())
+        .read_with_keys(&profile, Some(&hsm))
+        .unwrap();
     assert_eq!(rec.user_id.as_str(), "2007000000029");
     // E_IFD, M_IFD, M_ICC check, E_ICC decryption.
     assert_eq!(hsm.calls.get(), 4);
@@ -119,7 +134,10 @@ fn keys_can_live_in_an_external_provider() {
 
 #[test]
 fn a_card_removed_mid_read_returns_nothing_and_the_next_read_works() {
-    let profile = Profile::from_file(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/profiles/evacuee.toml")).unwrap();
+    let profile = Profile::from_file(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/profiles/evacuee.toml"),
+    )
+    .unwrap();
     for k in 0..4 {
         let card = demo_card().remove_after(k);
         let mut reader = Reader::new(card);

@@ -683,6 +683,12 @@ impl Description {
         self.extended_length
     }
 
+    /// The same card with extended length on or off (and the ATR to match).
+    pub fn with_extended_length(mut self, on: bool) -> Self {
+        self.extended_length = on;
+        self
+    }
+
     /// The APs, in the order of the description (and of EF.DIR).
     pub fn aps(&self) -> &[ApDescription] {
         &self.aps
