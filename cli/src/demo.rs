@@ -32,10 +32,8 @@ pub fn run(out: &OutputOpts, in_process: bool) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     let card = || VirtualCard::from_toml_str(DEMO_CARD).map_err(|e| e.to_string());
     #[cfg(feature = "pcsc")]
-    if !in_process {
-        if let Some(result) = pcsc::run(card()?, out, &profiles) {
-            return result;
-        }
+    if !in_process && let Some(result) = pcsc::run(card()?, out, &profiles) {
+        return result;
     }
     let _ = in_process;
     note(out, "in process (no pcscd with the vpcd reader here)");
