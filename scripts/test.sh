@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, every test of every crate.
+# The whole test suite: formatting, lints, every test of every crate, and the
+# end-to-end tests through a real pcscd with the vpcd virtual reader.
 # `.ci/run` calls this; run it yourself the same way: `bash scripts/test.sh`.
+# It installs what it needs (Debian packages, as root) and stops the pcscd it
+# started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "pcscd with the vpcd virtual reader (installs pcscd, libpcsclite-dev, vsmartcard-vpcd, pcsc-tools)"
+bash scripts/pcscd-up.sh
+trap 'bash scripts/pcscd-down.sh' EXIT
+export CARDAP_PCSC_TESTS=1
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
+# The core alone, as a library user builds it (no PC/SC).
+cargo clippy -p cardap --all-targets -- -D warnings
 
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then

@@ -295,6 +295,11 @@ fn exchange<H: Handle>(
         .transmit(command, &mut link.receive)
         .map(<[u8]>::to_vec);
     match result {
+        // vpcd (and some readers) hand back nothing when the card went away
+        // mid-command: decide between removal and a plain failure.
+        Ok(response) if response.len() < 2 => Err(link.removed_or(TransportError::Interrupted(
+            "the reader returned a response without a status word".into(),
+        ))),
         Ok(response) => Ok(response),
         Err(pcsc::Error::ResetCard) => Err(reconnect_after_reset(handle, link)),
         Err(e) => Err(link.diagnose(e)),
@@ -341,8 +346,15 @@ impl Link {
         if error != pcsc::Error::NotTransacted {
             return map_error(error, Phase::Exchange);
         }
-        let not_transacted =
-            || TransportError::Other("the reader did not transact the command".into());
+        self.removed_or(TransportError::Interrupted(
+            "the reader did not transact the command".into(),
+        ))
+    }
+
+    /// [`TransportError::CardRemoved`] if the card is gone now or within the
+    /// grace period (pcscd notices at its next presence poll), else `other`.
+    fn removed_or(&self, other: TransportError) -> TransportError {
+        let not_transacted = || other.clone();
         let mut states = [ReaderState::new(self.reader.clone(), State::UNAWARE)];
         if let Err(e) = status_now(&self.context, &mut states) {
             return vanished_or(e, not_transacted());

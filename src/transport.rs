@@ -30,6 +30,11 @@ pub enum TransportError {
     /// The exchange did not finish in time.
     #[error("timed out")]
     Timeout,
+    /// The reader did not carry the exchange through although the card is
+    /// still present (a glitch on the link). The card may have lost its
+    /// security state; a read can start again from SELECT.
+    #[error("interrupted: {0}")]
+    Interrupted(String),
     /// The reader or the link could not carry this APDU (for instance an
     /// extended-length APDU on a reader without extended length).
     #[error("the reader could not carry the command: {0}")]
@@ -51,7 +56,17 @@ impl TransportError {
     /// Whether the failure means the card lost its security state (removed,
     /// reset, or gone).
     pub fn loses_card_state(&self) -> bool {
-        matches!(self, Self::CardRemoved | Self::CardReset | Self::NoCard)
+        matches!(
+            self,
+            Self::CardRemoved | Self::CardReset | Self::NoCard | Self::Interrupted(_)
+        )
+    }
+
+    /// Whether an operation that only reads may start again from SELECT on
+    /// the same connection: the card was reset by another party, or the link
+    /// glitched while the card stayed in the reader.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::CardReset | Self::Interrupted(_))
     }
 }
 

@@ -303,6 +303,10 @@ impl VpcdServer {
                 Err(e) => return Err(e.into()),
             };
             if let Some(reply) = handle_frame(card, &frame, log) {
+                // Pulled out while it was working: the answer never leaves.
+                if !self.shared.inserted.load(Ordering::SeqCst) {
+                    return Ok(SessionEnd::Removed);
+                }
                 write_frame(stream, &reply)?;
             }
         }

@@ -22,6 +22,10 @@ use crate::session::Session;
 use crate::transport::Transport;
 use crate::userid::UserId;
 
+/// How often one read starts again after a reset by another party or a link
+/// glitch (reads only: nothing on the card changes).
+const MAX_RETRIES: usize = 2;
+
 /// What a read returns: the AP's identity, its user ID and its contents, all
 /// authenticated where the AP type requires it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,45 +151,63 @@ impl<T: Transport> Reader<T> {
         profile: &Profile,
         keys: Option<&dyn KeyProvider>,
     ) -> Result<ApRecord> {
-        let mut extended = self.extended_for(profile.extended_length);
+        let extended = self.extended_for(profile.extended_length);
         let rng = &mut *self.rng;
-        let mut result: Option<Result<ApRecord>> = None;
-        self.transport.transaction(&mut |t| {
-            let mut spent = 0;
-            loop {
-                let mut session = Session::new(&mut *t, extended);
-                let r = read_once(&mut session, profile, keys, &mut *rng);
-                spent += session.apdu_count();
-                match r {
-                    Err(Error::ExtendedRejected) if extended => extended = false,
-                    other => {
-                        result = Some(other.map(|mut rec| {
-                            rec.apdus = spent;
-                            rec
-                        }));
-                        return;
-                    }
-                }
-            }
+        let (mut record, apdus) = run_read(&mut self.transport, extended, |session| {
+            read_once(session, profile, keys, &mut *rng)
         })?;
-        result.unwrap_or(Err(Error::ExtendedRejected))
+        record.apdus = apdus;
+        Ok(record)
     }
 
     /// Lists the APs on the card through EF.DIR.
     pub fn list(&mut self) -> Result<Vec<DirEntry>> {
-        let mut extended = self.extended_for(None);
-        let mut result = None;
-        self.transport.transaction(&mut |t| loop {
-            let mut session = Session::new(&mut *t, extended);
-            match dir::read_dir(&mut session) {
-                Err(Error::ExtendedRejected) if extended => extended = false,
-                other => {
-                    result = Some(other);
-                    return;
+        let extended = self.extended_for(None);
+        run_read(&mut self.transport, extended, dir::read_dir).map(|(entries, _)| entries)
+    }
+}
+
+/// Runs one read operation inside one transaction, on a fresh session per
+/// attempt, and starts again from SELECT when the card refuses extended
+/// length (with short APDUs) or when the card was reset by another party or
+/// the link glitched (a bounded number of times; reads change nothing on the
+/// card). Returns the result and the command APDUs spent on all attempts.
+fn run_read<T: Transport + ?Sized, R>(
+    transport: &mut T,
+    mut extended: bool,
+    mut op: impl FnMut(&mut Session<'_>) -> Result<R>,
+) -> Result<(R, usize)> {
+    let mut spent = 0;
+    let mut retries = 0;
+    loop {
+        let mut outcome: Option<Result<R>> = None;
+        let began = transport.transaction(&mut |t| {
+            loop {
+                let mut session = Session::new(&mut *t, extended);
+                let r = op(&mut session);
+                spent += session.apdu_count();
+                match r {
+                    Err(Error::ExtendedRejected) if extended => extended = false,
+                    Err(Error::Transport(e)) if e.is_retryable() && retries < MAX_RETRIES => {
+                        retries += 1;
+                    }
+                    other => {
+                        outcome = Some(other);
+                        return;
+                    }
                 }
             }
-        })?;
-        result.unwrap_or(Err(Error::ExtendedRejected))
+        });
+        match began {
+            // A reset seen when the transaction began.
+            Err(e) if e.is_retryable() && retries < MAX_RETRIES => retries += 1,
+            Err(e) => return Err(e.into()),
+            Ok(()) => {
+                return outcome
+                    .unwrap_or(Err(Error::ExtendedRejected))
+                    .map(|r| (r, spent));
+            }
+        }
     }
 }
 
