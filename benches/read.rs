@@ -1,0 +1,66 @@
+//! Host CPU per AP read: the reader replays a recorded session (no card-side
+//! work, no I/O), so what is measured is the core alone — APDU framing, mutual
+//! authentication, secure messaging, parsing and user-ID checks.
+//!
+//! `cargo bench --bench read`
+
+// A benchmark over fixed inputs: a failure is a broken benchmark, not input.
+#![allow(clippy::expect_used)]
+
+use cardap::auth::FixedRandom;
+use cardap::trace::{Recorder, Redaction, Replay, Trace};
+use cardap::{Profile, Reader};
+use cardap_sim::VirtualCard;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+
+const CARD: &str = include_str!("../examples/cards/demo.toml");
+const PROFILES: [(&str, &str); 3] = [
+    ("type_c", include_str!("../examples/profiles/library.toml")),
+    (
+        "type_a_aes128",
+        include_str!("../examples/profiles/kiosk.toml"),
+    ),
+    (
+        "type_d_aes256",
+        include_str!("../examples/profiles/evacuee.toml"),
+    ),
+];
+/// RND.IFD ‖ K.IFD for the host, RND.ICC ‖ K.ICC for the card.
+const HOST_RANDOM: [u8; 24] = [0x11; 24];
+const CARD_RANDOM: [u8; 24] = [0x22; 24];
+
+fn record(profile: &Profile) -> Trace {
+    let card = VirtualCard::from_toml_str(CARD)
+        .expect("demo card")
+        .with_fixed_random(CARD_RANDOM.to_vec());
+    let mut reader = Reader::new(Recorder::new(card, Redaction::None))
+        .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())));
+    reader.read(profile).expect("recorded read");
+    reader.into_transport().finish().1
+}
+
+fn reads(c: &mut Criterion) {
+    for (name, text) in PROFILES {
+        let profile = Profile::from_toml_str(text).expect("profile");
+        let trace = record(&profile);
+        c.bench_function(&format!("read/{name}"), |b| {
+            b.iter_batched(
+                || {
+                    Reader::new(Replay::new(trace.clone()))
+                        .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())))
+                },
+                |mut reader| reader.read(&profile).expect("replayed read"),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+}
+
+fn parsing(c: &mut Criterion) {
+    c.bench_function("profile/parse", |b| {
+        b.iter(|| Profile::from_toml_str(PROFILES[2].1))
+    });
+}
+
+criterion_group!(benches, reads, parsing);
+criterion_main!(benches);
