@@ -362,9 +362,11 @@ impl Transport for Recording<'_> {
 
 impl<T: Transport> Transport for Recorder<T> {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let r = self.inner.transmit(command);
-        self.state.record(command, &r);
-        r
+        Recording {
+            inner: &mut self.inner,
+            state: &mut self.state,
+        }
+        .transmit(command)
     }
     fn atr(&self) -> Option<Vec<u8>> {
         self.inner.atr()

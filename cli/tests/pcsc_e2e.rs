@@ -136,16 +136,7 @@ fn every_type_suite_and_length_mode_through_pcscd() {
         let sim = Sim::start(&card, &[]);
         let v = read_json(&profile, &[]);
         let ctx = format!("seed {seed} {kind} {suite} ext={ext}");
-        assert_eq!(v["user_id"], case.user_id.as_str(), "{ctx}");
-        assert_eq!(v["apdus"], case.rounds, "{ctx}");
-        match &case.data {
-            Some(d) => assert_eq!(v["data"], d.as_str(), "{ctx}"),
-            None => {
-                for (k, val) in &case.info {
-                    assert_eq!(v["info"][k], val.as_str(), "{ctx}");
-                }
-            }
-        }
+        common::assert_read_json(&v, &case, &ctx);
         sim.stop();
     }
 }

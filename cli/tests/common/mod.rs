@@ -156,3 +156,22 @@ pub fn combos() -> Vec<(char, &'static str, bool)> {
     }
     out
 }
+
+/// Checks the JSON object `cardap read` printed against what the case holds.
+pub fn assert_read_json(v: &serde_json::Value, case: &Case, ctx: &str) {
+    assert_eq!(v["user_id"], case.user_id.as_str(), "{ctx}");
+    assert_eq!(v["apdus"], case.rounds, "{ctx}");
+    match &case.data {
+        Some(d) => assert_eq!(v["data"], d.as_str(), "{ctx}"),
+        None => {
+            for (k, val) in &case.info {
+                assert_eq!(v["info"][k], val.as_str(), "{ctx}");
+            }
+            assert_eq!(
+                v["info"].as_object().map(|o| o.len()),
+                Some(case.info.len()),
+                "{ctx}"
+            );
+        }
+    }
+}
