@@ -26,6 +26,8 @@ pub mod auth;
 pub mod crypto;
 pub mod error;
 pub mod fields;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod profile;
 pub mod session;
 pub mod sm;

@@ -20,6 +20,13 @@ pub enum TransportError {
     /// The reader is unknown or gone.
     #[error("reader not available: {0}")]
     ReaderUnavailable(String),
+    /// The smart-card service is not running or not reachable (on Linux:
+    /// `pcscd` is not running). Nothing about the card is known.
+    #[error("smart-card service unavailable: {0}")]
+    ServiceUnavailable(String),
+    /// A wait (for a card, for its removal) was cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
     /// The exchange did not finish in time.
     #[error("timed out")]
     Timeout,
