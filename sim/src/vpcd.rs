@@ -459,6 +459,21 @@ impl FrameReader {
     }
 }
 
+impl CardSide for crate::VirtualCard {
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        crate::VirtualCard::process(self, apdu)
+    }
+    fn atr(&self) -> Vec<u8> {
+        crate::VirtualCard::atr(self)
+    }
+    fn power_off(&mut self) {
+        crate::VirtualCard::power_off(self);
+    }
+    fn reset(&mut self) {
+        crate::VirtualCard::reset(self);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,20 +777,5 @@ mod tests {
         assert_eq!(reader.take_frame(), Some(vec![0x04]));
         assert_eq!(reader.take_frame(), None);
         assert_eq!(reader.pending, [0x00]);
-    }
-}
-
-impl CardSide for crate::VirtualCard {
-    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        crate::VirtualCard::process(self, apdu)
-    }
-    fn atr(&self) -> Vec<u8> {
-        crate::VirtualCard::atr(self)
-    }
-    fn power_off(&mut self) {
-        crate::VirtualCard::power_off(self);
-    }
-    fn reset(&mut self) {
-        crate::VirtualCard::reset(self);
     }
 }

@@ -42,7 +42,9 @@ fn run() -> Result<(), String> {
         PcscTransport::wait_for_card(Some(&reader), Some(Duration::from_secs(15)))
             .map_err(|e| format!("{reader}: the card did not appear: {e}"))?;
         let mut out = std::io::stdout();
-        writeln!(out, "ready").and_then(|()| out.flush()).map_err(|e| e.to_string())?;
+        writeln!(out, "ready")
+            .and_then(|()| out.flush())
+            .map_err(|e| e.to_string())?;
     }
     server
         .join()
