@@ -24,8 +24,9 @@ version=$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "cardap-ffi"))')
 
 install -d "$prefix/lib/pkgconfig" "$prefix/include"
-install -m 0755 "target/$profile/libcardap.so" "$prefix/lib/"
-install -m 0644 "target/$profile/libcardap.a" "$prefix/lib/"
+built=${CARGO_TARGET_DIR:-target}/$profile
+install -m 0755 "$built/libcardap.so" "$prefix/lib/"
+install -m 0644 "$built/libcardap.a" "$prefix/lib/"
 install -m 0644 ffi/include/cardap.h "$prefix/include/"
 sed -e "s|@PREFIX@|$prefix|" -e "s|@VERSION@|$version|" ffi/cardap.pc.in >"$prefix/lib/pkgconfig/cardap.pc"
 echo "installed libcardap $version into $prefix"

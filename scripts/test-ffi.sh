@@ -18,10 +18,14 @@
 #
 # Run it as `bash scripts/test-ffi.sh`. Environment: CARDAP_FFI_PCSC (1),
 # CARDAP_FFI_VPCD_PORT (35964, reader "Virtual PCD 00 01"; the core's own
-# PC/SC tests use the first slot).
+# PC/SC tests use the first slot), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# Cargo's target directory (CARGO_TARGET_DIR is honoured); the scripts' own
+# outputs (venv, prefix, logs) live under target/ of the checkout.
+tdir=${CARGO_TARGET_DIR:-$root/target}
+bin=$tdir/debug
 out=$root/target/ffi-test
 prefix=$root/target/ffi-prefix
 venv=$root/target/pyenv
@@ -55,7 +59,7 @@ version=$(cargo metadata --format-version 1 --no-deps |
 step "generated bindings match the sources"
 generated=(ffi/include/cardap.h bindings/csharp/NativeMethods.g.cs)
 # csbindgen prints a note per non-exported function on stdout.
-target/debug/gen-bindings >/dev/null
+"$bin/gen-bindings" >/dev/null
 git ls-files --error-unmatch "${generated[@]}" >/dev/null ||
   fail "generated files are not committed: ${generated[*]}"
 git diff --exit-code -- "${generated[@]}" ||
@@ -99,10 +103,10 @@ done
 echo "valgrind: abi_test and read_ap (Type C, A, D): 0 errors, 0 definite leaks"
 
 step "Python: maturin wheel (cffi) and pytest"
-rm -rf target/py-wheels
+rm -rf "$root/target/py-wheels"
 (cd bindings/python && "$venv/bin/maturin" build -o "$root/target/py-wheels" >"$out/maturin.log" 2>&1) ||
   { cat "$out/maturin.log"; fail "maturin build"; }
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/py-wheels/cardap-*.whl
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$root"/target/py-wheels/cardap-*.whl
 CARDAP_TEST_READER='' "$venv/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
 
 step "C#: mcs and mono"
@@ -127,16 +131,16 @@ examples_agree() {
   for p in "${profiles[@]}"; do
     local args=(--profile "examples/profiles/$p.toml" "$flag" "$source")
     if [[ $flag == --virtual-card ]]; then
-      want=$(target/debug/cardap read "${args[@]}")
+      want=$("$bin/cardap" read "${args[@]}")
       compare "C example ($p)" "$want" "$(cat "$out/c-$p.json")"
       compare "static C example ($p)" "$want" "$(cat "$out/c-static-$p.json")"
     else
-      want=$(target/debug/cardap read --profile "examples/profiles/$p.toml" --virtual-card examples/cards/demo.toml)
+      want=$("$bin/cardap" read --profile "examples/profiles/$p.toml" --virtual-card examples/cards/demo.toml)
       compare "C example ($p)" "$want" "$("${valgrind[@]}" "$out/read_ap" "${args[@]}")"
     fi
     compare "Python example ($p)" "$want" "$("$venv/bin/python" examples/python/read_ap.py "${args[@]}")"
     compare "C# example ($p)" "$want" "$(mono "$cs/ReadAp.exe" "${args[@]}")"
-    compare "Rust example ($p)" "$want" "$(target/debug/examples/read_ap "${args[@]}")"
+    compare "Rust example ($p)" "$want" "$("$bin/examples/read_ap" "${args[@]}")"
   done
   echo "C, Python, C# and Rust examples print what cardap read prints (Type C, A, D, $flag)"
 }
@@ -150,7 +154,7 @@ if [[ ${CARDAP_FFI_PCSC:-1} == 1 ]]; then
   pcscd_up=1
   port=${CARDAP_FFI_VPCD_PORT:-35964}
   reader="Virtual PCD 00 0$((port - 35963))"
-  target/debug/vpcd-card examples/cards/demo.toml "$port" "$reader" >"$out/vpcd-card.log" 2>&1 &
+  "$bin/vpcd-card" examples/cards/demo.toml "$port" "$reader" >"$out/vpcd-card.log" 2>&1 &
   vpcd_pid=$!
   for _ in $(seq 200); do
     grep -q '^ready$' "$out/vpcd-card.log" && break
