@@ -29,3 +29,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+step "C ABI, Python and C# bindings, examples in four languages"
+# The pcscd above stays up: the nested script keeps its own (empty) state.
+CARDAP_PCSCD_STATE="$(mktemp -u)" bash scripts/test-ffi.sh

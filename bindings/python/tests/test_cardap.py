@@ -1,0 +1,227 @@
+"""The Python layer over libcardap: reads, errors mapped to exceptions, handle
+lifetimes, the enums against the header's constants, the example script."""
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import cardap
+from cardap._native import ffi, lib
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "examples"
+CARD = EXAMPLES / "cards" / "demo.toml"
+PROFILES = EXAMPLES / "profiles"
+
+LIBRARY_JSON = (
+    '{"name":"city-library","type":"C","aid":"F0434152444150430001","user_id":"1001000000019",'
+    '"info":{"info1":"4C4942","info2":"00123456","info3":"07"},'
+    '"fields":{"branch":"LIB","member_no":"00123456"},"apdus":2}'
+)
+KIOSK_JSON = (
+    '{"name":"staff-kiosk","type":"A","aid":"F0434152444150410007","user_id":"2007000000029",'
+    '"info":{"info1":"53544146462D3031","info2":"20250401"},'
+    '"fields":{"staff_no":"STAFF-01","valid_from":"20250401"},"apdus":4}'
+)
+
+
+@pytest.fixture
+def card():
+    with cardap.Context.virtual_card(CARD) as c:
+        yield c
+
+
+def profile(name: str) -> cardap.Profile:
+    return cardap.Profile.from_file(PROFILES / f"{name}.toml")
+
+
+def test_reads_type_c(card):
+    record = card.read(profile("library"))
+    assert record.type is cardap.ApType.C
+    assert record.user_id == "1001000000019"
+    assert record.info == {"info1": b"LIB", "info2": bytes.fromhex("00123456"), "info3": b"\x07"}
+    assert record.data is None
+    assert record.fields == {"branch": "LIB", "member_no": "00123456"}
+    assert record.apdus == 2
+    assert record.to_json() == LIBRARY_JSON
+
+
+def test_reads_type_a(card):
+    record = card.read(profile("kiosk"))
+    assert record.type is cardap.ApType.A
+    assert record.type.label == "A"
+    assert record.aid == bytes.fromhex("F0434152444150410007")
+    assert record.fields["staff_no"] == "STAFF-01"
+    assert record.to_json() == KIOSK_JSON
+
+
+def test_reads_type_d(card):
+    record = card.read(profile("evacuee"))
+    assert record.type is cardap.ApType.D
+    assert record.user_id == "3003000000035"
+    assert record.info == {}
+    assert record.data is not None and len(record.data) == 242
+    assert record.fields == {"birth_date": "19850412", "name": "山田 花子", "shelter": "市立第一小学校"}
+    assert record.apdus == 4
+
+
+def test_short_apdus_and_string_sources():
+    text = CARD.read_text(encoding="utf-8")
+    with cardap.Context.virtual_card_from_str(text) as card:
+        card.short_apdus = True
+        assert card.short_apdus
+        record = card.read(cardap.Profile.from_str((PROFILES / "evacuee.toml").read_text(encoding="utf-8")))
+        assert record.apdus == 5
+
+
+def test_profile_properties():
+    with profile("evacuee") as p:
+        assert p.name == "evacuee-record"
+        assert p.type is cardap.ApType.D
+        assert p.aid.hex().upper() == "F0434152444150440003"
+        assert "evacuee-record" in repr(p)
+    assert p.closed
+    with pytest.raises(ValueError):
+        p.name
+
+
+def test_list(card):
+    entries = card.list()
+    assert [e.label for e in entries] == ["city library", "staff ID kiosk", "evacuee record"]
+    assert entries[0].aid.hex().upper() == "F0434152444150430001"
+
+
+def test_profile_errors():
+    with pytest.raises(cardap.ProfileError) as e:
+        cardap.Profile.from_str('name = "x"\ntype = "A"\naid = "F0 43 41 52 44 41 50 41 00 07"\n')
+    assert e.value.code is cardap.Result.PROFILE_INVALID
+    assert "auth" in str(e.value)
+    with pytest.raises(cardap.ProfileError) as e:
+        cardap.Profile.from_file(PROFILES / "missing.toml")
+    assert e.value.code is cardap.Result.PROFILE_IO
+    assert "missing.toml" in e.value.message
+
+
+def test_card_description_errors():
+    with pytest.raises(cardap.CardDescriptionError) as e:
+        cardap.Context.virtual_card_from_str('[[ap]]\ntype = "Q"\n')
+    assert e.value.code is cardap.Result.CARD_DESCRIPTION_INVALID
+    with pytest.raises(cardap.CardDescriptionError) as e:
+        cardap.Context.virtual_card(EXAMPLES / "cards" / "missing.toml")
+    assert e.value.code is cardap.Result.CARD_DESCRIPTION_IO
+
+
+def test_wrong_keys_and_absent_ap(card):
+    text = (PROFILES / "kiosk.toml").read_text(encoding="utf-8")
+    wrong = cardap.Profile.from_str(text.replace("101112131415161718191A1B1C1D1E1F", "0" * 32))
+    with pytest.raises(cardap.AuthenticationError) as e:
+        card.read(wrong)
+    assert isinstance(e.value, cardap.SecurityError)
+    assert e.value.code is cardap.Result.AUTH_FAILED
+    assert "0000000000" not in str(e.value) and "0A0B0C" not in str(e.value)
+    absent = cardap.Profile.from_str((PROFILES / "library.toml").read_text().replace("43 00 01", "43 00 99"))
+    with pytest.raises(cardap.ApNotFoundError) as e:
+        card.read(absent)
+    assert "F0434152444150430099" in str(e.value)
+    # The context still works after failures.
+    assert card.read(profile("library")).to_json() == LIBRARY_JSON
+
+
+def test_bad_arguments(card):
+    with pytest.raises(cardap.ArgumentError) as e:
+        cardap.Profile.from_file("a\0b")
+    assert e.value.code is cardap.Result.INVALID_ARGUMENT
+    with pytest.raises(TypeError):
+        card.read("not a profile")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cardap.Profile.from_file(42)  # type: ignore[arg-type]
+    with pytest.raises(UnicodeEncodeError):
+        cardap.Profile.from_str("\udc80")
+    # Straight through cffi: NULL and oversized lengths give codes, no crash.
+    out = ffi.new("cardap_profile **")
+    assert lib.cardap_profile_new_from_str(ffi.NULL, 5, out) == cardap.Result.NULL_PARAMETER
+    assert lib.cardap_profile_new_from_str(b"x", 2**64 - 1, out) == cardap.Result.TOO_LONG
+    assert lib.cardap_context_read(ffi.NULL, ffi.NULL, ffi.NULL) == cardap.Result.NULL_PARAMETER
+    garbage = ffi.new("uint64_t[8]", [0xABABABABABABABAB] * 8)
+    as_profile = ffi.cast("cardap_profile *", garbage)
+    name, length = ffi.new("const char **"), ffi.new("size_t *")
+    assert lib.cardap_profile_name(as_profile, name, length) == cardap.Result.INVALID_HANDLE
+    assert out[0] == ffi.NULL
+    lib.cardap_profile_free(as_profile)
+    lib.cardap_profile_free(ffi.NULL)
+
+
+def test_closed_context():
+    card = cardap.Context.virtual_card(CARD)
+    card.close()
+    card.close()
+    with pytest.raises(ValueError):
+        card.read(profile("library"))
+
+
+def test_enums_match_the_header():
+    consts = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_RESULT_")}
+    assert consts == {f"CARDAP_RESULT_{r.name}": r.value for r in cardap.Result}
+    types = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_AP_TYPE_")}
+    assert types == {f"CARDAP_AP_TYPE_{t.name}": t.value for t in cardap.ApType}
+    assert all(r.text for r in cardap.Result)
+    assert cardap.Result.AUTH_FAILED.text == "mutual authentication failed"
+
+
+def test_version():
+    cargo = (ROOT / "Cargo.toml").read_text()
+    assert f'version = "{cardap.__version__}"' in cargo
+
+
+def test_context_is_shared_by_threads(card):
+    p = profile("kiosk")
+    results = []
+
+    def worker():
+        for _ in range(5):
+            results.append(card.read(p).to_json())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [KIOSK_JSON] * 20
+
+
+def test_readers_answer_with_a_list_or_an_error():
+    try:
+        found = cardap.readers()
+    except cardap.ServiceUnavailableError:
+        return
+    assert all(isinstance(r.name, str) and r.name for r in found)
+
+
+READER = os.environ.get("CARDAP_TEST_READER")
+
+
+@pytest.mark.skipif(not READER, reason="set CARDAP_TEST_READER to a reader holding the demo card")
+def test_pcsc_reads_a_c_d():
+    with cardap.Context.pcsc(READER) as card:
+        assert card.read(profile("library")).to_json() == LIBRARY_JSON
+        assert card.read(profile("kiosk")).to_json() == KIOSK_JSON
+        assert card.read(profile("evacuee")).fields["birth_date"] == "19850412"
+
+
+def test_example_script():
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / "python" / "read_ap.py"), "--profile", str(PROFILES / "kiosk.toml"),
+         "--virtual-card", str(CARD)],
+        capture_output=True, text=True, check=True,
+    )
+    assert out.stdout == KIOSK_JSON + "\n"
+    bad = subprocess.run(
+        [sys.executable, str(EXAMPLES / "python" / "read_ap.py"), "--profile", "missing.toml", "--virtual-card",
+         str(CARD)],
+        capture_output=True, text=True,
+    )
+    assert bad.returncode == 1 and "PROFILE_IO" in bad.stderr

@@ -1,0 +1,84 @@
+//! `libcardap`: the C ABI of cardap.
+//!
+//! Conventions (after rustls-ffi; the header `include/cardap.h` repeats them):
+//!
+//! - Every fallible function returns a [`cardap_result`]: `CARDAP_RESULT_OK`
+//!   (0) or an error code. Codes have explicit values that are never reused.
+//!   [`cardap_result_text`] names a code; [`cardap_last_error`] and
+//!   [`cardap_context_last_error`] give the detailed message of a failure.
+//! - Objects are opaque handles made by a `_new…` function and released by
+//!   its `_free` function; `_free(NULL)` does nothing.
+//! - Results come back through out-parameters, written only on success: on
+//!   an error every out-parameter keeps its old value.
+//! - Every buffer is a pointer followed by its length. Strings are UTF-8 with
+//!   an explicit length (no NUL terminator needed on input; on output they
+//!   are NUL-terminated as a convenience, but the length is authoritative).
+//!   Bytes and strings returned by a handle are borrowed from it and stay
+//!   valid until the handle is freed.
+//! - No panic crosses the ABI: every body runs inside a panic boundary, and a
+//!   NULL, misaligned, foreign or oversized argument gives an error code.
+//! - Each function states its thread safety.
+//!
+//! # Safety
+//!
+//! One contract covers every exported function, so it is stated here rather
+//! than on each: a pointer argument is NULL or valid for what its type says
+//! (`len` readable bytes for an input buffer, a writable object for an
+//! out-parameter); a handle argument is NULL, a live handle from this
+//! library, or at least points to 8 readable bytes (anything else there is
+//! reported as `CARDAP_RESULT_INVALID_HANDLE`); a handle is not used after
+//! its `_free`, nor from two threads at once where its type says it is not
+//! thread-safe.
+
+// The exported names are C names (`cardap_context`, `CARDAP_RESULT_OK`).
+#![allow(non_camel_case_types)]
+// The safety contract is common to every exported function: see above.
+#![allow(clippy::missing_safety_doc)]
+
+mod args;
+mod context;
+mod handle;
+mod json;
+mod list;
+mod panic;
+mod profile;
+mod readers;
+mod record;
+mod result;
+#[cfg(test)]
+mod tests;
+mod text;
+
+pub use context::{
+    cardap_context, cardap_context_free, cardap_context_last_error,
+    cardap_context_last_status_word, cardap_context_list, cardap_context_new_pcsc,
+    cardap_context_new_virtual_card_file, cardap_context_new_virtual_card_str, cardap_context_read,
+    cardap_context_set_short_apdus,
+};
+pub use list::{
+    cardap_ap_list, cardap_ap_list_aid, cardap_ap_list_count, cardap_ap_list_free,
+    cardap_ap_list_label, cardap_ap_list_to_json,
+};
+pub use profile::{
+    cardap_ap_type, cardap_profile, cardap_profile_aid, cardap_profile_free, cardap_profile_name,
+    cardap_profile_new_from_file, cardap_profile_new_from_str, cardap_profile_type,
+};
+pub use readers::{
+    cardap_reader_list, cardap_reader_list_card_present, cardap_reader_list_count,
+    cardap_reader_list_free, cardap_reader_list_name, cardap_reader_list_new,
+};
+pub use record::{
+    cardap_record, cardap_record_aid, cardap_record_apdus, cardap_record_data,
+    cardap_record_field_at, cardap_record_field_count, cardap_record_field_get, cardap_record_free,
+    cardap_record_info_at, cardap_record_info_count, cardap_record_info_get, cardap_record_name,
+    cardap_record_step_at, cardap_record_step_count, cardap_record_to_json, cardap_record_type,
+    cardap_record_user_id,
+};
+pub use result::{cardap_last_error, cardap_result, cardap_result_text, cardap_version};
+
+/// The longest path accepted (bytes).
+pub const CARDAP_MAX_PATH_LEN: usize = 4096;
+/// The longest profile or card description given as a string (bytes).
+pub const CARDAP_MAX_TEXT_LEN: usize = 1048576;
+/// The longest name accepted: reader names, field names (bytes).
+pub const CARDAP_MAX_NAME_LEN: usize = 1024;

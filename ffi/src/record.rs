@@ -1,0 +1,446 @@
+//! `cardap_record`: what one read returned, immutable.
+
+use std::ffi::c_char;
+
+use cardap_core::ApRecord;
+
+use crate::args::{buffer_out, out, text, write_buffer};
+use crate::handle::Opaque;
+use crate::panic::{guard, guard_void};
+use crate::profile::cardap_ap_type;
+use crate::result::{Failure, cardap_result};
+use crate::text::Text;
+
+/// The result of one read: the AP's name, type, AID, user ID, info fields
+/// (Types A and C), data (Type D and custom), step outputs (custom), decoded
+/// fields and the number of command APDUs sent. Made by
+/// `cardap_context_read`, released by `cardap_record_free`. Immutable: every
+/// pointer it hands out stays valid until it is freed.
+pub struct cardap_record {
+    _private: [u8; 0],
+}
+
+pub(crate) struct RecordInner {
+    name: Text,
+    kind: cardap_ap_type,
+    aid: Vec<u8>,
+    user_id: Text,
+    info: Vec<(Text, Vec<u8>)>,
+    data: Option<Vec<u8>>,
+    steps: Vec<(Text, Vec<u8>)>,
+    fields: Vec<(Text, Text)>,
+    apdus: usize,
+    json: Text,
+}
+
+impl RecordInner {
+    pub(crate) fn new(r: &ApRecord) -> Self {
+        let pairs = |m: &std::collections::BTreeMap<String, Vec<u8>>| {
+            m.iter()
+                .map(|(k, v)| (Text::new(k), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        Self {
+            name: Text::new(&r.name),
+            kind: r.kind.into(),
+            aid: r.aid.clone(),
+            user_id: Text::new(r.user_id.as_str()),
+            info: pairs(&r.info),
+            data: r.data.clone(),
+            steps: pairs(&r.steps),
+            fields: r
+                .fields
+                .iter()
+                .map(|(k, v)| (Text::new(k), Text::new(v)))
+                .collect(),
+            apdus: r.apdus,
+            json: Text::new(&crate::json::record(r)),
+        }
+    }
+}
+
+impl Opaque for cardap_record {
+    type Inner = RecordInner;
+    const MAGIC: u64 = 0x6361_7264_6170_5243; // "cardapRC"
+    const NAME: &'static str = "cardap_record";
+}
+
+/// Borrows the record of a handle.
+///
+/// # Safety
+/// `record` is NULL or readable for 8 bytes.
+unsafe fn rec<'a>(record: *const cardap_record) -> Result<&'a RecordInner, Failure> {
+    // SAFETY: forwarded from the caller.
+    unsafe { cardap_record::borrow(record, "record") }
+}
+
+fn at<'a, T>(items: &'a [T], index: usize, what: &str) -> Result<&'a T, Failure> {
+    items.get(index).ok_or_else(|| {
+        Failure::new(
+            cardap_result::OutOfRange,
+            format!(
+                "{what} index {index} is not below the count {}",
+                items.len()
+            ),
+        )
+    })
+}
+
+fn not_found(what: &str, name: &str) -> Failure {
+    Failure::new(cardap_result::NotFound, format!("no {what} named {name:?}"))
+}
+
+/// Releases a record. NULL does nothing.
+///
+/// Thread safety: the record must not be in use by another thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_free(record: *mut cardap_record) {
+    guard_void(|| {
+        // SAFETY: the caller passes NULL or a record nobody else uses.
+        unsafe { cardap_record::free(record) }
+    });
+}
+
+/// The profile's name for the AP (NUL-terminated, borrowed from the record).
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_name(
+    record: *const cardap_record,
+    out_name: *mut *const c_char,
+    out_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_name", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        unsafe { write_buffer(r.name.as_ptr(), r.name.len(), out_name, out_len) }
+    })
+}
+
+/// The AP type.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_type(
+    record: *const cardap_record,
+    out_type: *mut cardap_ap_type,
+) -> cardap_result {
+    guard("cardap_record_type", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or a writable out-parameter.
+        unsafe { out(out_type, "out_type")? }.set(r.kind);
+        Ok(())
+    })
+}
+
+/// The AID read (bytes, borrowed from the record).
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_aid(
+    record: *const cardap_record,
+    out_aid: *mut *const u8,
+    out_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_aid", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        unsafe { write_buffer(r.aid.as_ptr(), r.aid.len(), out_aid, out_len) }
+    })
+}
+
+/// The validated 13-digit user ID (NUL-terminated, borrowed from the record).
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_user_id(
+    record: *const cardap_record,
+    out_user_id: *mut *const c_char,
+    out_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_user_id", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        unsafe { write_buffer(r.user_id.as_ptr(), r.user_id.len(), out_user_id, out_len) }
+    })
+}
+
+/// How many info fields the record holds (Types A and C; 0 otherwise).
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_info_count(
+    record: *const cardap_record,
+    out_count: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_info_count", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or a writable out-parameter.
+        unsafe { out(out_count, "out_count")? }.set(r.info.len());
+        Ok(())
+    })
+}
+
+/// Info field `index` (0-based, in name order): its name (`info1`, …,
+/// NUL-terminated) and its raw bytes, both borrowed from the record.
+///
+/// Errors: `CARDAP_RESULT_OUT_OF_RANGE` when `index` is not below the count.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_info_at(
+    record: *const cardap_record,
+    index: usize,
+    out_name: *mut *const c_char,
+    out_name_len: *mut usize,
+    out_value: *mut *const u8,
+    out_value_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_info_at", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        let (name_out, value_out) = unsafe {
+            (
+                buffer_out(out_name, out_name_len, "out_name")?,
+                buffer_out(out_value, out_value_len, "out_value")?,
+            )
+        };
+        let (name, value) = at(&r.info, index, "info")?;
+        name_out.set(name.as_ptr(), name.len());
+        value_out.set(value.as_ptr(), value.len());
+        Ok(())
+    })
+}
+
+/// The bytes of the info field called `name` (UTF-8, `name_len` bytes, e.g.
+/// `info1`), borrowed from the record.
+///
+/// Errors: `CARDAP_RESULT_NOT_FOUND` when the record has no such field.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_info_get(
+    record: *const cardap_record,
+    name: *const c_char,
+    name_len: usize,
+    out_value: *mut *const u8,
+    out_value_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_info_get", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes `name_len` readable bytes or NULL.
+        let wanted = unsafe { text(name, name_len, crate::CARDAP_MAX_NAME_LEN, "name")? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        let o = unsafe { buffer_out(out_value, out_value_len, "out_value")? };
+        let (_, value) = r
+            .info
+            .iter()
+            .find(|(n, _)| n.as_str() == wanted)
+            .ok_or_else(|| not_found("info field", wanted))?;
+        o.set(value.as_ptr(), value.len());
+        Ok(())
+    })
+}
+
+/// The data of a Type D AP (file bytes 13 onwards) or of a custom AP (its
+/// step outputs concatenated), borrowed from the record.
+///
+/// Errors: `CARDAP_RESULT_NOT_FOUND` for Types A and C, which have none.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_data(
+    record: *const cardap_record,
+    out_data: *mut *const u8,
+    out_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_data", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        let o = unsafe { buffer_out(out_data, out_len, "out_data")? };
+        let data = r.data.as_ref().ok_or_else(|| {
+            Failure::new(
+                cardap_result::NotFound,
+                "this record has no data (Types A and C have info fields)",
+            )
+        })?;
+        o.set(data.as_ptr(), data.len());
+        Ok(())
+    })
+}
+
+/// How many `[[read]]` step outputs the record holds (custom APs; 0
+/// otherwise).
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_step_count(
+    record: *const cardap_record,
+    out_count: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_step_count", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or a writable out-parameter.
+        unsafe { out(out_count, "out_count")? }.set(r.steps.len());
+        Ok(())
+    })
+}
+
+/// Step output `index` (0-based, in name order): the step's name and its
+/// bytes, borrowed from the record.
+///
+/// Errors: `CARDAP_RESULT_OUT_OF_RANGE` when `index` is not below the count.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_step_at(
+    record: *const cardap_record,
+    index: usize,
+    out_name: *mut *const c_char,
+    out_name_len: *mut usize,
+    out_value: *mut *const u8,
+    out_value_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_step_at", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        let (name_out, value_out) = unsafe {
+            (
+                buffer_out(out_name, out_name_len, "out_name")?,
+                buffer_out(out_value, out_value_len, "out_value")?,
+            )
+        };
+        let (name, value) = at(&r.steps, index, "step")?;
+        name_out.set(name.as_ptr(), name.len());
+        value_out.set(value.as_ptr(), value.len());
+        Ok(())
+    })
+}
+
+/// How many decoded fields the record holds (the profile's `[[field]]`s that
+/// were present on the card).
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_field_count(
+    record: *const cardap_record,
+    out_count: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_field_count", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or a writable out-parameter.
+        unsafe { out(out_count, "out_count")? }.set(r.fields.len());
+        Ok(())
+    })
+}
+
+/// Decoded field `index` (0-based, in name order): its name and its decoded
+/// text, both NUL-terminated UTF-8 borrowed from the record.
+///
+/// Errors: `CARDAP_RESULT_OUT_OF_RANGE` when `index` is not below the count.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_field_at(
+    record: *const cardap_record,
+    index: usize,
+    out_name: *mut *const c_char,
+    out_name_len: *mut usize,
+    out_value: *mut *const c_char,
+    out_value_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_field_at", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        let (name_out, value_out) = unsafe {
+            (
+                buffer_out(out_name, out_name_len, "out_name")?,
+                buffer_out(out_value, out_value_len, "out_value")?,
+            )
+        };
+        let (name, value) = at(&r.fields, index, "field")?;
+        name_out.set(name.as_ptr(), name.len());
+        value_out.set(value.as_ptr(), value.len());
+        Ok(())
+    })
+}
+
+/// The decoded text of the field called `name` (UTF-8, `name_len` bytes),
+/// NUL-terminated and borrowed from the record.
+///
+/// Errors: `CARDAP_RESULT_NOT_FOUND` when the record has no such field.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_field_get(
+    record: *const cardap_record,
+    name: *const c_char,
+    name_len: usize,
+    out_value: *mut *const c_char,
+    out_value_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_field_get", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes `name_len` readable bytes or NULL.
+        let wanted = unsafe { text(name, name_len, crate::CARDAP_MAX_NAME_LEN, "name")? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        let o = unsafe { buffer_out(out_value, out_value_len, "out_value")? };
+        let (_, value) = r
+            .fields
+            .iter()
+            .find(|(n, _)| n.as_str() == wanted)
+            .ok_or_else(|| not_found("field", wanted))?;
+        o.set(value.as_ptr(), value.len());
+        Ok(())
+    })
+}
+
+/// The number of command APDUs the read sent (GET RESPONSE and retries
+/// included): the card round trips.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_apdus(
+    record: *const cardap_record,
+    out_apdus: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_apdus", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or a writable out-parameter.
+        unsafe { out(out_apdus, "out_apdus")? }.set(r.apdus);
+        Ok(())
+    })
+}
+
+/// The record as the one-line JSON object `cardap read` prints (`name`,
+/// `type`, `aid`, `user_id`, `info` or `data`, `fields`, `apdus`; bytes in
+/// upper-case hex), NUL-terminated and borrowed from the record.
+///
+/// Thread safety: a record may be read from several threads at once.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cardap_record_to_json(
+    record: *const cardap_record,
+    out_json: *mut *const c_char,
+    out_len: *mut usize,
+) -> cardap_result {
+    guard("cardap_record_to_json", || {
+        // SAFETY: the caller passes NULL or a record handle.
+        let r = unsafe { rec(record)? };
+        // SAFETY: the caller passes NULL or writable out-parameters.
+        unsafe { write_buffer(r.json.as_ptr(), r.json.len(), out_json, out_len) }
+    })
+}
