@@ -26,6 +26,8 @@ pub mod auth;
 pub mod crypto;
 pub mod error;
 pub mod fields;
+#[cfg(feature = "json")]
+pub mod json;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod profile;
