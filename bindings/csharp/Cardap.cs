@@ -33,6 +33,7 @@ namespace Cardap
         Timeout = 206,
         NotCarried = 207,
         ReplayMismatch = 208,
+        Interrupted = 209,
         TransportFailure = 299,
         CardStatus = 300,
         ApNotFound = 301,

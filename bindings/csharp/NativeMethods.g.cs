@@ -618,6 +618,11 @@ namespace Cardap.Native
         /// </summary>
         ReplayMismatch = 208,
         /// <summary>
+        ///  The reader did not carry the exchange through although the card stayed
+        ///  in it; the card may have lost its security state.
+        /// </summary>
+        Interrupted = 209,
+        /// <summary>
         ///  Any other transport failure.
         /// </summary>
         TransportFailure = 299,

@@ -140,6 +140,11 @@ enum cardap_result
    */
   CARDAP_RESULT_REPLAY_MISMATCH = 208,
   /**
+   * The reader did not carry the exchange through although the card stayed
+   * in it; the card may have lost its security state.
+   */
+  CARDAP_RESULT_INTERRUPTED = 209,
+  /**
    * Any other transport failure.
    */
   CARDAP_RESULT_TRANSPORT_FAILURE = 299,

@@ -60,6 +60,9 @@ pub enum cardap_result {
     NotCarried = 207,
     /// A replayed trace did not match what the host sent.
     ReplayMismatch = 208,
+    /// The reader did not carry the exchange through although the card stayed
+    /// in it; the card may have lost its security state.
+    Interrupted = 209,
     /// Any other transport failure.
     TransportFailure = 299,
     /// The card answered with an error status word
@@ -99,7 +102,7 @@ pub enum cardap_result {
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 34] = {
+const CODES: [(cardap_result, &CStr); 35] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -120,6 +123,7 @@ const CODES: [(cardap_result, &CStr); 34] = {
         (R::Timeout, c"timed out"),
         (R::NotCarried, c"the reader could not carry the command"),
         (R::ReplayMismatch, c"replay mismatch"),
+        (R::Interrupted, c"the exchange was interrupted"),
         (R::TransportFailure, c"transport failure"),
         (
             R::CardStatus,
@@ -246,6 +250,7 @@ fn transport_code(e: &TransportError) -> cardap_result {
         T::Timeout => R::Timeout,
         T::NotCarried(_) => R::NotCarried,
         T::Replay { .. } => R::ReplayMismatch,
+        T::Interrupted(_) => R::Interrupted,
         _ => R::TransportFailure,
     }
 }

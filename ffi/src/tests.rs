@@ -772,6 +772,7 @@ fn result_codes_are_stable_and_named() {
             | R::Timeout
             | R::NotCarried
             | R::ReplayMismatch
+            | R::Interrupted
             | R::TransportFailure
             | R::CardStatus
             | R::ApNotFound
@@ -790,7 +791,7 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 34);
+    assert_eq!(all.len(), 35);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);
