@@ -107,9 +107,18 @@ pub enum CryptoError {
     BadPadding,
 }
 
-/// Key material: zeroized on drop, redacted in `Debug`.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+/// Key material: zeroized on drop, redacted in `Debug`, compared in constant
+/// time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SecretKey(Vec<u8>);
+
+impl PartialEq for SecretKey {
+    fn eq(&self, other: &Self) -> bool {
+        ct_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SecretKey {}
 
 impl SecretKey {
     /// Wraps key bytes (the caller's copy should be zeroized by the caller).
@@ -121,7 +130,11 @@ impl SecretKey {
     pub fn from_hex(text: &str) -> Option<Self> {
         let cleaned: Zeroizing<String> =
             Zeroizing::new(text.chars().filter(|c| !c.is_whitespace()).collect());
-        hex::decode(cleaned.as_bytes()).ok().map(Self)
+        // Decode into a buffer that is wiped whatever happens, so that a key
+        // with a typo leaves no partial copy behind.
+        let mut out = Zeroizing::new(vec![0u8; cleaned.len() / 2]);
+        hex::decode_to_slice(cleaned.as_bytes(), out.as_mut_slice()).ok()?;
+        Some(Self(std::mem::take(&mut *out)))
     }
 
     /// The key bytes. Handle with care.
@@ -346,11 +359,17 @@ pub fn kdf(suite: Suite, seed: &[u8], counter: u32) -> SecretKey {
     input.extend_from_slice(&counter.to_be_bytes());
     let mut key = match suite {
         Suite::TripleDes | Suite::Aes128 => {
-            let mut h = Sha1::digest(input.as_slice()).to_vec();
-            h.truncate(16);
-            h
+            let mut digest = Sha1::digest(input.as_slice());
+            let key = digest.get(..16).unwrap_or_default().to_vec();
+            digest.zeroize();
+            key
         }
-        Suite::Aes256 => Sha256::digest(input.as_slice()).to_vec(),
+        Suite::Aes256 => {
+            let mut digest = Sha256::digest(input.as_slice());
+            let key = digest.to_vec();
+            digest.zeroize();
+            key
+        }
     };
     if suite == Suite::TripleDes {
         for b in key.iter_mut() {

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use crate::crypto::{SecretKey, Suite};
 use crate::sm::SmMode;
@@ -215,9 +216,9 @@ struct RawProfile {
 #[serde(deny_unknown_fields)]
 struct RawAuth {
     suite: String,
-    k_enc: Option<String>,
+    k_enc: Option<Zeroizing<String>>,
     k_enc_env: Option<String>,
-    k_mac: Option<String>,
+    k_mac: Option<Zeroizing<String>>,
     k_mac_env: Option<String>,
     sm: Option<String>,
 }
@@ -272,10 +273,11 @@ impl Profile {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
         let path = path.as_ref();
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Io {
+        // The text may hold keys: wiped when dropped.
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| ProfileError::Io {
             file: file.clone(),
             message: e.to_string(),
-        })?;
+        })?);
         Self::parse(&text, &file)
     }
 
@@ -364,7 +366,7 @@ fn key(
     ctx: &Ctx<'_>,
     suite: Suite,
     name: &str,
-    value: Option<String>,
+    value: Option<Zeroizing<String>>,
     env: Option<String>,
 ) -> Result<Option<SecretKey>, ProfileError> {
     let k = match (value, env) {
@@ -374,13 +376,10 @@ fn key(
                 format!("give {name} or {name}_env, not both"),
             ));
         }
-        (Some(v), None) => {
-            let v = zeroize::Zeroizing::new(v);
-            SecretKey::from_hex(&v)
-                .ok_or_else(|| ctx.err(format!("auth.{name}"), "not a hex string"))?
-        }
+        (Some(v), None) => SecretKey::from_hex(&v)
+            .ok_or_else(|| ctx.err(format!("auth.{name}"), "not a hex string"))?,
         (None, Some(var)) => {
-            let v = zeroize::Zeroizing::new(std::env::var(&var).map_err(|_| {
+            let v = Zeroizing::new(std::env::var(&var).map_err(|_| {
                 ctx.err(
                     format!("auth.{name}_env"),
                     format!("environment variable {var} is not set (or not UTF-8)"),

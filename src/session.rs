@@ -20,6 +20,24 @@ fn is_read(ins: u8) -> bool {
     matches!(ins, 0xB0 | 0xB1 | 0xB2 | 0xB3 | 0xCA | 0xCB | 0xC0)
 }
 
+/// An extended APDU refused by the card (`67 00` without data) or by the
+/// reader or link (any transport failure that did not take the card away)
+/// becomes [`Error::ExtendedRejected`], so the operation starts again with
+/// short APDUs (PROFILE.md §1).
+fn refused_extended(resp: Result<Response>) -> Result<Response> {
+    match resp {
+        Err(Error::Transport(
+            TransportError::NotCarried(_)
+            | TransportError::Interrupted(_)
+            | TransportError::Other(_),
+        )) => Err(Error::ExtendedRejected),
+        Ok(r) if r.sw == StatusWord::WrongLength && r.data.is_empty() => {
+            Err(Error::ExtendedRejected)
+        }
+        other => other,
+    }
+}
+
 /// A conversation with the card inside one transaction.
 pub struct Session<'t> {
     transport: &'t mut dyn Transport,
@@ -85,35 +103,45 @@ impl<'t> Session<'t> {
     /// its status word: `61xx` is followed by GET RESPONSE, `6Cxx` by one resend
     /// with the exact `Le` (reads only), data over 255 bytes without extended
     /// length by command chaining. An extended APDU that the card or reader
-    /// refuses gives [`Error::ExtendedRejected`].
+    /// refuses gives [`Error::ExtendedRejected`]. A plain command ends any
+    /// secure channel, on the card as here (ICAO 9303 Part 11 §9.8).
     pub fn transmit(&mut self, cmd: &Command) -> Result<Response> {
+        if cmd.ins != 0xC0 {
+            self.channel = None;
+        }
+        let first = self.send_once(cmd)?;
+        let resp = match first.sw {
+            StatusWord::WrongLe(n) if is_read(cmd.ins) => {
+                let ne = if n == 0 { 256 } else { usize::from(n) };
+                self.send_once(&cmd.with_ne(Some(ne))?)?
+            }
+            _ => first,
+        };
+        self.collect_available(resp)
+    }
+
+    /// One command on the wire: chained when its data need extended length
+    /// that is not in use, else in the length form it needs.
+    fn send_once(&mut self, cmd: &Command) -> Result<Response> {
         let wants_extended = cmd.needs_extended();
-        let first = if wants_extended && !self.extended {
+        if wants_extended && !self.extended {
             if cmd.ne().is_some_and(|n| n > MAX_SHORT_NE) {
                 // Ne cannot be expressed: ask for all a short APDU can.
-                let short = cmd.with_ne(Some(MAX_SHORT_NE))?;
-                return self.transmit(&short);
+                return self.send_once(&cmd.with_ne(Some(MAX_SHORT_NE))?);
             }
-            self.send_chained(cmd)?
+            return self.send_chained(cmd);
+        }
+        let encoding = if wants_extended {
+            LengthEncoding::Extended
         } else {
-            let encoding = if wants_extended {
-                LengthEncoding::Extended
-            } else {
-                LengthEncoding::Short
-            };
-            let bytes = cmd.to_bytes(encoding)?;
-            match self.exchange(&bytes) {
-                Err(Error::Transport(TransportError::NotCarried(_))) if wants_extended => {
-                    return Err(Error::ExtendedRejected);
-                }
-                Err(e) => return Err(e),
-                Ok(r) if wants_extended && r.sw == StatusWord::WrongLength && r.data.is_empty() => {
-                    return Err(Error::ExtendedRejected);
-                }
-                Ok(r) => r,
-            }
+            LengthEncoding::Short
         };
-        self.complete(cmd, first)
+        let bytes = cmd.to_bytes(encoding)?;
+        let resp = self.exchange(&bytes);
+        if wants_extended {
+            return refused_extended(resp);
+        }
+        resp
     }
 
     fn send_chained(&mut self, cmd: &Command) -> Result<Response> {
@@ -143,15 +171,9 @@ impl<'t> Session<'t> {
         })
     }
 
-    fn complete(&mut self, cmd: &Command, first: Response) -> Result<Response> {
+    /// Follows `61xx` with GET RESPONSE until the card has said all.
+    fn collect_available(&mut self, first: Response) -> Result<Response> {
         let mut resp = first;
-        if let StatusWord::WrongLe(n) = resp.sw
-            && is_read(cmd.ins)
-        {
-            let ne = if n == 0 { 256 } else { usize::from(n) };
-            let again = cmd.with_ne(Some(ne))?;
-            resp = self.exchange(&again.to_bytes(LengthEncoding::Short)?)?;
-        }
         let mut rounds = 0;
         while let StatusWord::BytesAvailable(n) = resp.sw {
             rounds += 1;
@@ -256,35 +278,22 @@ impl<'t> Session<'t> {
                 return Err(e.into());
             }
         };
-        let raw = match self.exchange(&bytes) {
-            Ok(r) => r,
-            Err(e) => {
-                self.channel = None;
-                return Err(match e {
-                    Error::Transport(TransportError::NotCarried(_))
-                        if encoding == LengthEncoding::Extended =>
-                    {
-                        Error::ExtendedRejected
-                    }
-                    other => other,
-                });
-            }
+        let exchanged = self.exchange(&bytes);
+        let exchanged = if encoding == LengthEncoding::Extended {
+            refused_extended(exchanged)
+        } else {
+            exchanged
         };
-        // 61xx under SM is transport-level chaining of the protected response.
-        let raw = match self.complete(&protected, raw) {
+        // 61xx under SM is transport-level chaining of the protected
+        // response; any other unprotected status word (6Cxx included) is left
+        // to `unprotect`, which refuses it and ends the channel.
+        let raw = match exchanged.and_then(|r| self.collect_available(r)) {
             Ok(r) => r,
             Err(e) => {
                 self.channel = None;
                 return Err(e);
             }
         };
-        if encoding == LengthEncoding::Extended
-            && raw.sw == StatusWord::WrongLength
-            && raw.data.is_empty()
-        {
-            self.channel = None;
-            return Err(Error::ExtendedRejected);
-        }
         let Some(channel) = self.channel.as_mut() else {
             return Err(Error::SecureMessaging(SmError::Closed));
         };

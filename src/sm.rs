@@ -362,22 +362,13 @@ fn do97_value(ne: usize) -> Vec<u8> {
 /// Appends a data object with a one-byte tag and the shortest BER length
 /// (`L`, `81 L`, `82 L1 L2`).
 fn push_do(out: &mut Vec<u8>, tag: u8, value: &[u8]) -> Result<(), SmError> {
-    out.push(tag);
-    match value.len() {
-        n @ 0..=0x7F => out.push(n as u8),
-        n @ 0x80..=0xFF => out.extend_from_slice(&[0x81, n as u8]),
-        n @ 0x100..=0xFFFF => {
-            let [hi, lo] = (n as u16).to_be_bytes();
-            out.extend_from_slice(&[0x82, hi, lo]);
-        }
-        n => {
-            return Err(SmError::Encoding(format!(
-                "data object of {n} bytes is too long"
-            )));
-        }
+    if value.len() > 0xFFFF {
+        return Err(SmError::Encoding(format!(
+            "data object of {} bytes is too long",
+            value.len()
+        )));
     }
-    out.extend_from_slice(value);
-    Ok(())
+    crate::tlv::push_ber(out, u32::from(tag), value).map_err(|e| SmError::Encoding(e.to_string()))
 }
 
 /// One data object as received: its tag, its value and its raw encoding
@@ -389,29 +380,29 @@ struct DataObject<'a> {
     raw: &'a [u8],
 }
 
-/// Reads one data object from the front of `input`.
+/// Reads one data object from the front of `input` (one-byte tags, BER
+/// lengths up to `82 L1 L2`).
 fn read_do(input: &[u8]) -> Result<(DataObject<'_>, &[u8]), SmError> {
-    let truncated = SmError::Malformed("truncated data object");
-    let (&tag, rest) = input.split_first().ok_or(truncated.clone())?;
-    let (&first, rest) = rest.split_first().ok_or(truncated.clone())?;
-    let (len, rest) = match first {
-        0x00..=0x7F => (usize::from(first), rest),
-        0x81 => {
-            let (&l, rest) = rest.split_first().ok_or(truncated.clone())?;
-            (usize::from(l), rest)
-        }
-        0x82 => {
-            let (l, rest) = rest.split_first_chunk::<2>().ok_or(truncated.clone())?;
-            (usize::from(u16::from_be_bytes(*l)), rest)
-        }
-        _ => return Err(SmError::Malformed("unsupported BER length")),
-    };
-    let (value, tail) = rest.split_at_checked(len).ok_or(truncated)?;
-    let raw_len = input.len() - tail.len();
+    if matches!(input.get(1), Some(0x83..)) {
+        return Err(SmError::Malformed("unsupported BER length"));
+    }
+    let (tlv, tail) = crate::tlv::parse_ber(input).map_err(|e| match e {
+        crate::tlv::TlvError::Truncated { .. } => SmError::Malformed("truncated data object"),
+        _ => SmError::Malformed("unsupported BER length"),
+    })?;
+    let tag = u8::try_from(tlv.tag)
+        .map_err(|_| SmError::UnexpectedObject(input.first().copied().unwrap_or(0)))?;
     let raw = input
-        .get(..raw_len)
+        .get(..input.len() - tail.len())
         .ok_or(SmError::Malformed("truncated data object"))?;
-    Ok((DataObject { tag, value, raw }, tail))
+    Ok((
+        DataObject {
+            tag,
+            value: tlv.value,
+            raw,
+        },
+        tail,
+    ))
 }
 
 /// The data objects of a protected response.

@@ -16,6 +16,12 @@ pub enum TlvError {
         /// Offset where parsing stopped.
         offset: usize,
     },
+    /// A value too long for a BER length of at most three bytes.
+    #[error("a value of {len} bytes is too long to encode")]
+    TooLong {
+        /// The value's length.
+        len: usize,
+    },
     /// A tag longer than 3 bytes or a length form not allowed here.
     #[error("unsupported TLV encoding at byte {offset}: {what}")]
     Unsupported {
@@ -136,11 +142,12 @@ fn shift(err: TlvError, by: usize) -> TlvError {
             offset: offset + by,
             what,
         },
+        other @ TlvError::TooLong { .. } => other,
     }
 }
 
-/// Appends a BER length in its shortest form.
-pub fn encode_len(len: usize, out: &mut Vec<u8>) {
+/// Appends a BER length in its shortest form (at most `83 L1 L2 L3`).
+pub fn encode_len(len: usize, out: &mut Vec<u8>) -> Result<(), TlvError> {
     match len {
         0..=0x7F => out.push(len as u8),
         0x80..=0xFF => out.extend_from_slice(&[0x81, len as u8]),
@@ -148,22 +155,30 @@ pub fn encode_len(len: usize, out: &mut Vec<u8>) {
             out.push(0x82);
             out.extend_from_slice(&(len as u16).to_be_bytes());
         }
-        _ => {
-            out.push(0x83);
-            out.extend_from_slice(&(len as u32).to_be_bytes()[1..]);
+        0x1_0000..=0xFF_FFFF => {
+            let [_, a, b, c] = (len as u32).to_be_bytes();
+            out.extend_from_slice(&[0x83, a, b, c]);
         }
+        _ => return Err(TlvError::TooLong { len }),
     }
+    Ok(())
 }
 
-/// Encodes one BER-TLV object (tag of 1–3 bytes as an integer).
-pub fn encode_ber(tag: u32, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 6);
+/// Appends one BER-TLV object (tag of 1–3 bytes as an integer).
+pub fn push_ber(out: &mut Vec<u8>, tag: u32, value: &[u8]) -> Result<(), TlvError> {
     let bytes = tag.to_be_bytes();
     let skip = bytes.iter().take(3).take_while(|&&b| b == 0).count();
     out.extend_from_slice(bytes.get(skip..).unwrap_or(&bytes));
-    encode_len(value.len(), &mut out);
+    encode_len(value.len(), out)?;
     out.extend_from_slice(value);
-    out
+    Ok(())
+}
+
+/// Encodes one BER-TLV object (tag of 1–3 bytes as an integer).
+pub fn encode_ber(tag: u32, value: &[u8]) -> Result<Vec<u8>, TlvError> {
+    let mut out = Vec::with_capacity(value.len() + 6);
+    push_ber(&mut out, tag, value)?;
+    Ok(out)
 }
 
 fn simple_object(input: &[u8]) -> IResult<&[u8], Tlv<'_>, NomErr<'_>> {
@@ -202,15 +217,27 @@ mod tests {
         for len in [0usize, 1, 127, 128, 255, 256, 70_000] {
             let v = vec![0xA5; len];
             for tag in [0x87u32, 0x5F24, 0x1F8101] {
-                let enc = encode_ber(tag, &v);
+                let enc = encode_ber(tag, &v).unwrap();
                 let (tlv, rest) = parse_ber(&enc).unwrap();
                 assert_eq!(tlv.tag, tag);
                 assert_eq!(tlv.value, &v[..]);
                 assert!(rest.is_empty());
             }
         }
-        assert_eq!(encode_ber(0x87, &[0; 0xE1])[..3], [0x87, 0x81, 0xE1]);
-        assert_eq!(encode_ber(0x87, &[0; 0x101])[..4], [0x87, 0x82, 0x01, 0x01]);
+        assert_eq!(
+            encode_ber(0x87, &[0; 0xE1]).unwrap()[..3],
+            [0x87, 0x81, 0xE1]
+        );
+        assert_eq!(
+            encode_ber(0x87, &[0; 0x101]).unwrap()[..4],
+            [0x87, 0x82, 0x01, 0x01]
+        );
+        let mut out = Vec::new();
+        assert_eq!(
+            encode_len(0x100_0000, &mut out),
+            Err(TlvError::TooLong { len: 0x100_0000 })
+        );
+        assert!(out.is_empty());
     }
 
     #[test]

@@ -96,9 +96,10 @@ fn parse_segments(text: &str, line: usize) -> Result<Vec<Segment>, TraceError> {
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('[') {
             let end = after.find(']').ok_or_else(|| err("unclosed ["))?;
-            let n = after
+            let n: usize = after
                 .get(..end)
                 .and_then(|n| n.parse().ok())
+                .filter(|&n| n <= MAX_APDU_LEN)
                 .ok_or_else(|| err("bad redaction length"))?;
             out.push(Segment::Redacted(n));
             rest = after.get(end + 1..).unwrap_or("");
@@ -114,13 +115,16 @@ fn parse_segments(text: &str, line: usize) -> Result<Vec<Segment>, TraceError> {
     Ok(out)
 }
 
+/// The longest APDU either way (an extended response: 65 536 bytes and SW).
+const MAX_APDU_LEN: usize = 65_538;
+
 fn segments_len(segs: &[Segment]) -> usize {
     segs.iter()
         .map(|s| match s {
             Segment::Clear(b) => b.len(),
             Segment::Redacted(n) => *n,
         })
-        .sum()
+        .fold(0usize, usize::saturating_add)
 }
 
 impl Trace {
@@ -427,7 +431,7 @@ fn matches(pattern: &[Segment], bytes: &[u8]) -> bool {
                 }
                 pos += b.len();
             }
-            Segment::Redacted(n) => pos += n,
+            Segment::Redacted(n) => pos = pos.saturating_add(*n),
         }
     }
     true
@@ -458,7 +462,7 @@ impl Transport for Replay {
         match &ex.response {
             None => Err(TransportError::CardRemoved),
             Some(segs) => {
-                let mut out = Vec::with_capacity(segments_len(segs));
+                let mut out = Vec::new();
                 for s in segs {
                     match s {
                         Segment::Clear(b) => out.extend_from_slice(b),
@@ -493,6 +497,11 @@ mod tests {
         assert!(!matches(&t.exchanges[0].command, &[0, 0xA4, 1, 2, 0]));
         assert!(Trace::parse("< 9000").is_err());
         assert!(Trace::parse("> 0G").is_err());
+        // Lengths from a file are bounded: no huge allocation, no overflow.
+        assert!(Trace::parse("< [1000000000000000]9000").is_err());
+        assert!(Trace::parse("> 00[18446744073709551615][1]").is_err());
+        let t = Trace::parse("> [65538][65538]\n< 9000").unwrap();
+        assert!(!matches(&t.exchanges[0].command, &[0; 4]));
     }
 
     #[test]

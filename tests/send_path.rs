@@ -275,3 +275,88 @@ fn malformed_type_c_files_name_the_ap() {
         assert!(err.to_string().contains("lib"), "case {i}: {err}");
     }
 }
+
+fn transcript(name: &str) -> serde_json::Value {
+    let v = common::vectors();
+    v["transcripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap()
+        .clone()
+}
+
+fn host_random(t: &serde_json::Value, times: usize) -> Vec<u8> {
+    h(&format!(
+        "{}{}",
+        common::s(&t["random"], "RND_IFD"),
+        common::s(&t["random"], "K_IFD")
+    )
+    .repeat(times))
+}
+
+/// Inside a secure channel only `61xx` is transport-level: a `6Cxx` in the
+/// clear is refused, the channel ends, nothing is resent and nothing returned.
+#[test]
+fn an_unprotected_6cxx_inside_the_channel_is_refused_not_resent() {
+    let t = transcript("A-3des-extended");
+    let ex = t["exchanges"].as_array().unwrap();
+    let steps: Vec<(&str, Result<&str, TransportError>)> = vec![
+        (
+            common::s(&ex[0], "command"),
+            Ok(common::s(&ex[0], "response")),
+        ),
+        (
+            common::s(&ex[1], "command"),
+            Ok(common::s(&ex[1], "response")),
+        ),
+        (
+            common::s(&ex[2], "command"),
+            Ok(common::s(&ex[2], "response")),
+        ),
+        (common::s(&ex[3], "command"), Ok("6C00")),
+    ];
+    let mut card = Script::new(ATR_EXT, &steps);
+    let profile = Profile::from_toml_str(&common::profile_for(&t)).unwrap();
+    let err = Reader::new(&mut card)
+        .with_random(Box::new(cardap::auth::FixedRandom::new(host_random(&t, 1))))
+        .read(&profile)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SecureMessaging(cardap::sm::SmError::Unprotected(0x6C00))
+        ),
+        "{err:?}"
+    );
+    assert!(card.done());
+}
+
+/// A reader that cannot carry an extended APDU fails the exchange (a transport
+/// error, the card still there): the read starts again with short APDUs.
+#[test]
+fn a_transport_error_on_an_extended_apdu_falls_back_to_short() {
+    let t = transcript("D-3des-short");
+    let ex = t["exchanges"].as_array().unwrap();
+    let mut steps: Vec<(&str, Result<&str, TransportError>)> = ex[..3]
+        .iter()
+        .map(|e| (common::s(e, "command"), Ok(common::s(e, "response"))))
+        .collect();
+    let refused = TransportError::Other("reader cannot carry extended APDUs".into());
+    steps.push(("0CB0810000000D9701008E08DC07B588392022160000", Err(refused)));
+    steps.extend(
+        ex.iter()
+            .map(|e| (common::s(e, "command"), Ok(common::s(e, "response")))),
+    );
+    // The extended attempt's MAC is fixed by the transcript's random values.
+    let mut card = Script::new(ATR_EXT, &steps);
+    let profile = Profile::from_toml_str(&common::profile_for(&t)).unwrap();
+    let rec = Reader::new(&mut card)
+        .with_random(Box::new(cardap::auth::FixedRandom::new(host_random(&t, 2))))
+        .read(&profile)
+        .unwrap();
+    assert_eq!(rec.user_id.as_str(), "4003000000012");
+    assert_eq!(rec.apdus, 4 + 5);
+    assert!(card.done());
+}
