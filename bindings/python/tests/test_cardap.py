@@ -193,6 +193,31 @@ def test_context_is_shared_by_threads(card):
     assert results == [KIOSK_JSON] * 20
 
 
+def test_close_from_another_thread_waits_for_calls_under_way():
+    # Native calls run without the GIL: closing a context or a profile while
+    # another thread reads through it must neither free it under that read
+    # nor crash; later calls raise ValueError.
+    for _ in range(20):
+        ctx = cardap.Context.virtual_card(CARD)
+        p = profile("evacuee")
+        outcomes = []
+
+        def reader():
+            for _ in range(50):
+                try:
+                    outcomes.append(ctx.read(p).user_id)
+                except ValueError:
+                    outcomes.append("closed")
+
+        t = threading.Thread(target=reader)
+        t.start()
+        p.close()
+        ctx.close()
+        t.join()
+        assert set(outcomes) <= {"3003000000035", "closed"}
+        assert outcomes[-1] == "closed"
+
+
 def test_readers_answer_with_a_list_or_an_error():
     try:
         found = cardap.readers()

@@ -21,11 +21,12 @@ card transaction runs at a time).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Type, TypeVar, Union
 
 from ._native import ffi, lib
 
@@ -302,16 +303,33 @@ class _Handle:
 
     def __init__(self, raw: Any) -> None:
         self._raw = ffi.gc(raw, type(self)._free)
+        # Native calls run without the GIL: a handle in use by one thread is
+        # not freed by another's close() until that call is over.
+        self._users = 0
+        self._idle = threading.Condition()
 
-    @property
-    def _ptr(self) -> Any:
-        if self._raw is None:
-            raise ValueError(f"{type(self).__name__} is closed")
-        return self._raw
+    @contextlib.contextmanager
+    def _borrow(self) -> Iterator[Any]:
+        """The native pointer, kept alive (close() waits) while in use."""
+        with self._idle:
+            if self._raw is None:
+                raise ValueError(f"{type(self).__name__} is closed")
+            self._users += 1
+            raw = self._raw
+        try:
+            yield raw
+        finally:
+            with self._idle:
+                self._users -= 1
+                self._idle.notify_all()
 
     def close(self) -> None:
-        """Frees the native object now; further use raises ``ValueError``."""
-        raw, self._raw = self._raw, None
+        """Frees the native object (after any call other threads have under
+        way on it); further use raises ``ValueError``."""
+        with self._idle:
+            while self._users:
+                self._idle.wait()
+            raw, self._raw = self._raw, None
         if raw is not None:
             ffi.release(raw)
 
@@ -368,14 +386,16 @@ class Profile(_Handle):
         """The profile's ``name``."""
         text = ffi.new("const char **")
         length = ffi.new("size_t *")
-        _check(lib.cardap_profile_name(self._ptr, text, length))
+        with self._borrow() as raw:
+            _check(lib.cardap_profile_name(raw, text, length))
         return _unpack_str(text[0], length[0])
 
     @property
     def type(self) -> ApType:
         """The AP type."""
         out = ffi.new("cardap_ap_type *")
-        _check(lib.cardap_profile_type(self._ptr, out))
+        with self._borrow() as raw:
+            _check(lib.cardap_profile_type(raw, out))
         return ApType(out[0])
 
     @property
@@ -383,7 +403,8 @@ class Profile(_Handle):
         """The AP's AID."""
         data = ffi.new("const uint8_t **")
         length = ffi.new("size_t *")
-        _check(lib.cardap_profile_aid(self._ptr, data, length))
+        with self._borrow() as raw:
+            _check(lib.cardap_profile_aid(raw, data, length))
         return bytes(ffi.unpack(data[0], length[0]))
 
     def __repr__(self) -> str:
@@ -561,23 +582,23 @@ class Context(_Handle):
 
     @short_apdus.setter
     def short_apdus(self, value: bool) -> None:
-        with self._lock:
-            _check(lib.cardap_context_set_short_apdus(self._ptr, bool(value)))
+        with self._lock, self._borrow() as raw:
+            _check(lib.cardap_context_set_short_apdus(raw, bool(value)))
             self._short = bool(value)
 
-    def _raise_from_context(self, code: int) -> None:
+    def _raise_from_context(self, raw: Any, code: int) -> None:
         """Raises for a failed operation, with the context's message and, for
         a status error, the status word."""
         text = ffi.new("const char **")
         length = ffi.new("size_t *")
         message = ""
-        if lib.cardap_context_last_error(self._ptr, text, length) == Result.OK:
+        if lib.cardap_context_last_error(raw, text, length) == Result.OK:
             message = _unpack_str(text[0], length[0])
         message = message or _last_error() or _result_text(code)
         cls = _exception_class(code)
         if cls is StatusError:
             sw = ffi.new("uint16_t *")
-            found = lib.cardap_context_last_status_word(self._ptr, sw) == Result.OK
+            found = lib.cardap_context_last_status_word(raw, sw) == Result.OK
             raise StatusError(_code(code), message, sw[0] if found else None)
         raise cls(_code(code), message)
 
@@ -591,10 +612,10 @@ class Context(_Handle):
         if not isinstance(profile, Profile):
             raise TypeError(f"profile must be a cardap.Profile, not {type(profile).__name__}")
         out = ffi.new("cardap_record **")
-        with self._lock:
-            code = lib.cardap_context_read(self._ptr, profile._ptr, out)
+        with self._lock, self._borrow() as raw, profile._borrow() as prof:
+            code = lib.cardap_context_read(raw, prof, out)
             if code != Result.OK:
-                self._raise_from_context(code)
+                self._raise_from_context(raw, code)
         rec = ffi.gc(out[0], lib.cardap_record_free)
         try:
             return Record._from_native(rec)
@@ -604,10 +625,10 @@ class Context(_Handle):
     def list(self) -> List[ApEntry]:
         """Lists the APs on the card (EF.DIR), in one transaction."""
         out = ffi.new("cardap_ap_list **")
-        with self._lock:
-            code = lib.cardap_context_list(self._ptr, out)
+        with self._lock, self._borrow() as raw:
+            code = lib.cardap_context_list(raw, out)
             if code != Result.OK:
-                self._raise_from_context(code)
+                self._raise_from_context(raw, code)
         handle = ffi.gc(out[0], lib.cardap_ap_list_free)
         try:
             count = ffi.new("size_t *")
