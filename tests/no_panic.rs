@@ -98,3 +98,85 @@ proptest! {
         let _ = reader.list();
     }
 }
+
+/// A genuine authenticated session with the virtual card, recorded in full
+/// (test keys only), for each protected AP type and length mode.
+fn genuine_sessions() -> Vec<(Profile, cardap::trace::Trace, cardap::ApRecord)> {
+    use cardap::trace::{Recorder, Redaction};
+    let card_text = include_str!("../examples/cards/demo.toml");
+    let mut out = Vec::new();
+    for (text, extended) in [
+        (include_str!("../examples/profiles/kiosk.toml"), true),
+        (include_str!("../examples/profiles/kiosk.toml"), false),
+        (include_str!("../examples/profiles/evacuee.toml"), true),
+        (include_str!("../examples/profiles/evacuee.toml"), false),
+    ] {
+        let profile = Profile::from_toml_str(text).unwrap();
+        let card = cardap_sim::VirtualCard::from_toml_str(card_text)
+            .unwrap()
+            .with_fixed_random(vec![0x5A; 24]);
+        let mode = if extended {
+            cardap::ap::LengthMode::Auto
+        } else {
+            cardap::ap::LengthMode::Short
+        };
+        let mut reader = Reader::new(Recorder::new(card, Redaction::None))
+            .with_random(Box::new(FixedRandom::new(vec![0xA5; 24])))
+            .with_length_mode(mode);
+        let rec = reader.read(&profile).unwrap();
+        out.push((profile, reader.into_transport().finish().1, rec));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(600))]
+
+    /// Whatever one response of an authenticated session is turned into —
+    /// a bit flipped, bytes cut off, another status word — the reader returns
+    /// an error or, if the change was no change at all, the genuine record:
+    /// never other data.
+    #[test]
+    fn a_tampered_authenticated_session_never_yields_other_data(
+        which in 0usize..4,
+        pick in any::<proptest::sample::Index>(),
+        kind in 0u8..3,
+        bit in any::<proptest::sample::Index>(),
+        sw in any::<[u8; 2]>(),
+    ) {
+        use cardap::trace::Segment;
+        thread_local! {
+            static SESSIONS: Vec<(Profile, cardap::trace::Trace, cardap::ApRecord)> = genuine_sessions();
+        }
+        SESSIONS.with(|sessions| {
+            let (profile, trace, genuine) = &sessions[which];
+            let mut trace = trace.clone();
+            // Responses from MUTUAL AUTHENTICATE on (index 2) are authenticated.
+            let n = trace.exchanges.len();
+            let i = 2 + pick.index(n - 2);
+            let resp = trace.exchanges[i].response.as_mut().unwrap();
+            let Segment::Clear(bytes) = &mut resp[0] else { unreachable!() };
+            match kind {
+                0 => {
+                    let b = bit.index(bytes.len() * 8);
+                    bytes[b / 8] ^= 1 << (b % 8);
+                }
+                1 => {
+                    let keep = bit.index(bytes.len());
+                    bytes.truncate(keep);
+                }
+                _ => {
+                    let len = bytes.len();
+                    bytes[len - 2..].copy_from_slice(&sw);
+                }
+            }
+            let mut reader = Reader::new(cardap::trace::Replay::new(trace))
+                .with_random(Box::new(FixedRandom::new(vec![0xA5; 24])))
+                .with_length_mode(if which % 2 == 0 { cardap::ap::LengthMode::Auto } else { cardap::ap::LengthMode::Short });
+            if let Ok(rec) = reader.read(profile) {
+                prop_assert_eq!(&rec, genuine);
+            }
+            Ok(())
+        })?;
+    }
+}
