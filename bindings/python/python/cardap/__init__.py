@@ -338,6 +338,14 @@ class _Handle:
         """Whether :meth:`close` was called."""
         return self._raw is None
 
+    @classmethod
+    def _create(cls: Type[_H], native: Callable[..., int], ctype: str, value: PathLike, what: str) -> _H:
+        """Calls a ``cardap_*_new_*`` function taking (text, length, out)."""
+        raw = _encode(value, what)
+        out = ffi.new(ctype)
+        _check(native(raw, len(raw), out))
+        return cls(out[0])
+
     def __enter__(self: _H) -> _H:
         return self
 
@@ -364,10 +372,7 @@ class Profile(_Handle):
         Raises:
             ProfileError: the file cannot be read or is invalid.
         """
-        raw = _encode(path, "path")
-        out = ffi.new("cardap_profile **")
-        _check(lib.cardap_profile_new_from_file(raw, len(raw), out))
-        return cls(out[0])
+        return cls._create(lib.cardap_profile_new_from_file, "cardap_profile **", path, "path")
 
     @classmethod
     def from_str(cls, text: str) -> "Profile":
@@ -376,10 +381,7 @@ class Profile(_Handle):
         Raises:
             ProfileError: the profile is invalid.
         """
-        raw = _encode(text, "text")
-        out = ffi.new("cardap_profile **")
-        _check(lib.cardap_profile_new_from_str(raw, len(raw), out))
-        return cls(out[0])
+        return cls._create(lib.cardap_profile_new_from_str, "cardap_profile **", text, "text")
 
     @property
     def name(self) -> str:
@@ -539,10 +541,7 @@ class Context(_Handle):
         Raises:
             CardDescriptionError: the file cannot be read or is invalid.
         """
-        raw = _encode(path, "path")
-        out = ffi.new("cardap_context **")
-        _check(lib.cardap_context_new_virtual_card_file(raw, len(raw), out))
-        return cls(out[0])
+        return cls._create(lib.cardap_context_new_virtual_card_file, "cardap_context **", path, "path")
 
     @classmethod
     def virtual_card_from_str(cls, text: str) -> "Context":
@@ -551,10 +550,7 @@ class Context(_Handle):
         Raises:
             CardDescriptionError: the description is invalid.
         """
-        raw = _encode(text, "text")
-        out = ffi.new("cardap_context **")
-        _check(lib.cardap_context_new_virtual_card_str(raw, len(raw), out))
-        return cls(out[0])
+        return cls._create(lib.cardap_context_new_virtual_card_str, "cardap_context **", text, "text")
 
     @classmethod
     def pcsc(cls, reader: Optional[str] = None) -> "Context":
