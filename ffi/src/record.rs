@@ -86,6 +86,38 @@ fn at<'a, T>(items: &'a [T], index: usize, what: &str) -> Result<&'a T, Failure>
     })
 }
 
+/// Entry `index` of one of the record's name → bytes lists (info fields,
+/// step outputs): its name and bytes, borrowed from the record.
+///
+/// # Safety
+/// `record` is NULL or a record handle; the out-parameters are NULL or
+/// writable.
+#[allow(clippy::too_many_arguments)]
+unsafe fn entry_at(
+    record: *const cardap_record,
+    list: impl Fn(&RecordInner) -> &[(Text, Vec<u8>)],
+    what: &str,
+    index: usize,
+    out_name: *mut *const c_char,
+    out_name_len: *mut usize,
+    out_value: *mut *const u8,
+    out_value_len: *mut usize,
+) -> Result<(), Failure> {
+    // SAFETY: forwarded from the caller.
+    let r = unsafe { rec(record)? };
+    // SAFETY: forwarded from the caller.
+    let (name_out, value_out) = unsafe {
+        (
+            buffer_out(out_name, out_name_len, "out_name")?,
+            buffer_out(out_value, out_value_len, "out_value")?,
+        )
+    };
+    let (name, value) = at(list(r), index, what)?;
+    name_out.set(name.as_ptr(), name.len());
+    value_out.set(value.as_ptr(), value.len());
+    Ok(())
+}
+
 fn not_found(what: &str, name: &str) -> Failure {
     Failure::new(cardap_result::NotFound, format!("no {what} named {name:?}"))
 }
@@ -202,19 +234,19 @@ pub unsafe extern "C" fn cardap_record_info_at(
     out_value_len: *mut usize,
 ) -> cardap_result {
     guard("cardap_record_info_at", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
-        // SAFETY: the caller passes NULL or writable out-parameters.
-        let (name_out, value_out) = unsafe {
-            (
-                buffer_out(out_name, out_name_len, "out_name")?,
-                buffer_out(out_value, out_value_len, "out_value")?,
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            entry_at(
+                record,
+                |r| &r.info,
+                "info",
+                index,
+                out_name,
+                out_name_len,
+                out_value,
+                out_value_len,
             )
-        };
-        let (name, value) = at(&r.info, index, "info")?;
-        name_out.set(name.as_ptr(), name.len());
-        value_out.set(value.as_ptr(), value.len());
-        Ok(())
+        }
     })
 }
 
@@ -311,19 +343,19 @@ pub unsafe extern "C" fn cardap_record_step_at(
     out_value_len: *mut usize,
 ) -> cardap_result {
     guard("cardap_record_step_at", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
-        // SAFETY: the caller passes NULL or writable out-parameters.
-        let (name_out, value_out) = unsafe {
-            (
-                buffer_out(out_name, out_name_len, "out_name")?,
-                buffer_out(out_value, out_value_len, "out_value")?,
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            entry_at(
+                record,
+                |r| &r.steps,
+                "step",
+                index,
+                out_name,
+                out_name_len,
+                out_value,
+                out_value_len,
             )
-        };
-        let (name, value) = at(&r.steps, index, "step")?;
-        name_out.set(name.as_ptr(), name.len());
-        value_out.set(value.as_ptr(), value.len());
-        Ok(())
+        }
     })
 }
 
