@@ -10,7 +10,9 @@ macro_rules! outln {
 
 mod card;
 mod demo;
+mod gate;
 mod output;
+mod registry;
 mod signals;
 
 use std::path::PathBuf;
@@ -66,7 +68,33 @@ enum Cmd {
         /// Append a redacted APDU trace of every tap to this file.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Decide each tap from this registry (SQLite file or postgres:// URL)
+        /// and add decision, reason, source and member to each line.
+        #[arg(long, value_name = "FILE|URL")]
+        db: Option<String>,
     },
+    /// Registration desk: read the card's AP and register its user ID.
+    Register {
+        /// The AP's profile.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The provider's key for this person (a member number, a staff ID).
+        #[arg(long)]
+        member: String,
+        /// A free-text label.
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        db: registry::DbOpt,
+    },
+    /// Members: user ID + AP name -> member key.
+    #[command(subcommand)]
+    Registry(registry::RegistryCmd),
+    /// Card statuses: the daily feed, provider statuses, the gate's copy.
+    #[command(subcommand)]
+    Revocation(registry::RevocationCmd),
     /// Send raw command APDUs (hex) in one transaction and print the answers.
     Apdu {
         #[command(flatten)]
@@ -179,6 +207,7 @@ fn run(cli: Cli) -> Result<(), String> {
             profile,
             reader,
             trace,
+            db: _,
         } => {
             let profile = load_profile(&profile)?;
             card::watch(&profile, reader.as_deref(), trace.as_ref())
@@ -204,11 +233,45 @@ fn run(cli: Cli) -> Result<(), String> {
             card::bench(&profile, &source, count)
         }
         Cmd::Demo { out, in_process } => demo::run(&out, in_process),
+        Cmd::Register { .. } | Cmd::Registry(_) | Cmd::Revocation(_) => {
+            Err("handled by main".into())
+        }
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The registry commands carry their own exit classes.
+    match cli.command {
+        Cmd::Registry(cmd) => return registry::exit(registry::registry(cmd)),
+        Cmd::Revocation(cmd) => return registry::exit(registry::revocation(cmd)),
+        Cmd::Register {
+            profile,
+            member,
+            label,
+            source,
+            db,
+        } => {
+            return registry::exit(
+                load_profile(&profile)
+                    .map_err(|e| registry::Failure::new(3, e))
+                    .and_then(|p| gate::register(&p, &source, &member, label.as_deref(), &db.db)),
+            );
+        }
+        Cmd::Watch {
+            profile,
+            reader,
+            trace,
+            db: Some(db),
+        } => {
+            return registry::exit(
+                load_profile(&profile)
+                    .map_err(|e| registry::Failure::new(3, e))
+                    .and_then(|p| gate::watch(&p, reader.as_deref(), trace.as_ref(), &db)),
+            );
+        }
+        _ => {}
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
