@@ -51,3 +51,7 @@ pub use sync::{SyncReport, sync};
 
 /// The environment variable that names the PostgreSQL registry.
 pub const URL_ENV: &str = "CARDAP_REGISTRY_URL";
+
+/// The environment variable that names the PostgreSQL schema of the
+/// registry (default `cardap`).
+pub const SCHEMA_ENV: &str = "CARDAP_REGISTRY_SCHEMA";

@@ -144,11 +144,18 @@ pub fn is_postgres_url(location: &str) -> bool {
     location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
-/// Opens the store at `location`: a `postgres://` URL, or a SQLite file
+/// Opens the store at `location`: a `postgres://` URL (tables in the schema
+/// named by `CARDAP_REGISTRY_SCHEMA`, default `cardap`), or a SQLite file
 /// (created if missing).
 pub fn open(location: &str) -> Result<Box<dyn Store>> {
     if is_postgres_url(location) {
-        Ok(Box::new(crate::postgres::PostgresStore::connect(location)?))
+        let schema = std::env::var(crate::SCHEMA_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "cardap".to_owned());
+        Ok(Box::new(crate::postgres::PostgresStore::connect_in(
+            location, &schema,
+        )?))
     } else {
         Ok(Box::new(crate::sqlite::SqliteStore::open(location)?))
     }
