@@ -686,6 +686,24 @@ namespace Cardap.Native
         /// </summary>
         CardDescriptionIo = 701,
         /// <summary>
+        ///  The registry's store failed: the SQLite file cannot be opened or
+        ///  written, the PostgreSQL server cannot be reached or refused.
+        /// </summary>
+        RegistryStore = 800,
+        /// <summary>
+        ///  A feed file was refused (malformed rows, a bad header); nothing was
+        ///  imported. The last error lists every bad line.
+        /// </summary>
+        FeedInvalid = 801,
+        /// <summary>
+        ///  A feed file could not be read.
+        /// </summary>
+        FeedIo = 802,
+        /// <summary>
+        ///  This user ID is already registered for this AP.
+        /// </summary>
+        MemberExists = 803,
+        /// <summary>
         ///  An error of a kind this version of the C ABI does not name yet.
         /// </summary>
         Unknown = 999,

@@ -788,10 +788,14 @@ fn result_codes_are_stable_and_named() {
             | R::ProfileIo
             | R::CardDescriptionInvalid
             | R::CardDescriptionIo
+            | R::RegistryStore
+            | R::FeedInvalid
+            | R::FeedIo
+            | R::MemberExists
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 35);
+    assert_eq!(all.len(), 39);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);
@@ -801,6 +805,8 @@ fn result_codes_are_stable_and_named() {
     assert_eq!(R::Malformed as u32, 500);
     assert_eq!(R::ProfileInvalid as u32, 600);
     assert_eq!(R::CardDescriptionInvalid as u32, 700);
+    assert_eq!(R::RegistryStore as u32, 800);
+    assert_eq!(R::MemberExists as u32, 803);
     assert_eq!(R::Unknown as u32, 999);
     for code in all {
         let (mut s, mut n) = (null(), 0);
