@@ -113,7 +113,7 @@ step "C#: mcs and mono"
 cs=$out/csharp
 mkdir -p "$cs"
 mcs -nologo -warnaserror -unsafe -target:library -out:"$cs/Cardap.dll" \
-  bindings/csharp/NativeMethods.g.cs bindings/csharp/Cardap.cs
+  bindings/csharp/NativeMethods.g.cs bindings/csharp/Cardap.cs bindings/csharp/Registry.cs
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/CardapTests.exe" bindings/csharp/tests/CardapTests.cs
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/ReadAp.exe" examples/csharp/ReadAp.cs
 cp "$prefix/lib/libcardap.so" "$cs/"

@@ -49,6 +49,10 @@ namespace Cardap
         ProfileIo = 601,
         CardDescriptionInvalid = 700,
         CardDescriptionIo = 701,
+        RegistryStore = 800,
+        FeedInvalid = 801,
+        FeedIo = 802,
+        MemberExists = 803,
         Unknown = 999,
     }
 
@@ -228,6 +232,11 @@ namespace Cardap
                     return new ApNotFoundException(code, message);
                 case ResultCode.AuthFailed:
                     return new AuthenticationException(code, message);
+                case ResultCode.FeedInvalid:
+                case ResultCode.FeedIo:
+                    return new FeedException(code, message);
+                case ResultCode.MemberExists:
+                    return new MemberExistsException(code, message);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
                 case ResultCode.Unknown:
@@ -242,6 +251,7 @@ namespace Cardap
                 case 5: return new CardDataException(code, message);
                 case 6: return new ProfileException(code, message);
                 case 7: return new CardDescriptionException(code, message);
+                case 8: return new RegistryException(code, message);
                 default: return new CardapException(code, message);
             }
         }
@@ -669,6 +679,16 @@ namespace Cardap
         }
 
         /// <summary>Frees the native context (for PC/SC: disconnects, resetting the card).</summary>
+        /// <summary>Runs code with the context's pointer under its lock (other
+        /// wrapper classes that take a context).</summary>
+        internal T WithPointer<T>(Handles.WithPointer<T> body)
+        {
+            lock (gate)
+            {
+                return Handles.Use(handle, "Context", body);
+            }
+        }
+
         public void Dispose() { handle.Dispose(); }
     }
 
