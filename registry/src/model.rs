@@ -206,27 +206,38 @@ impl Decision {
 
     /// The decision from what the registry holds: membership first (is this
     /// person registered for this AP?), then the status in effect.
+    /// `members` lists (AP, member key) for every AP the user ID is
+    /// registered for.
     pub fn from_parts(
         user_id: &str,
         ap: &str,
         members: &[(String, String)],
         status: Option<(Status, Source)>,
     ) -> Self {
-        let mine = members
-            .iter()
-            .find(|(a, _)| a == ap)
-            .map(|(_, m)| m.clone());
+        let mine = members.iter().find(|(a, _)| a == ap).map(|(_, m)| m.as_str());
+        Self::from_lookup(user_id, mine, !members.is_empty(), status)
+    }
+
+    /// The decision from a lookup: the member key for this AP (if any),
+    /// whether the user ID is registered for any AP, and the status in
+    /// effect.
+    pub fn from_lookup(
+        user_id: &str,
+        member_for_ap: Option<&str>,
+        registered: bool,
+        status: Option<(Status, Source)>,
+    ) -> Self {
         let mut decision = Self {
             user_id: Some(user_id.to_owned()),
             deny: None,
             source: None,
-            member: mine.clone(),
+            member: member_for_ap.map(str::to_owned),
         };
-        if mine.is_none() {
-            decision.deny = Some(if members.is_empty() {
-                DenyReason::UnknownUser
-            } else {
+        if member_for_ap.is_none() {
+            decision.deny = Some(if registered {
                 DenyReason::WrongAp
+            } else {
+                DenyReason::UnknownUser
             });
             return decision;
         }

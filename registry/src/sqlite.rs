@@ -4,6 +4,7 @@
 //! not at all; an import killed half way leaves its uncommitted pages in the
 //! WAL, which SQLite discards on the next open.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -50,15 +51,35 @@ SELECT 1, status, updated_at FROM provider_status WHERE user_id = ?1 AND status 
 UNION ALL
 SELECT 0, status, updated_at FROM feed_status WHERE user_id = ?1 AND status IS NOT NULL";
 
-const DECIDE_SQL: &str = "
-SELECT m.ap, m.member,
-       (SELECT status FROM provider_status WHERE user_id = ?1 AND status IS NOT NULL),
-       (SELECT status FROM feed_status WHERE user_id = ?1 AND status IS NOT NULL)
-FROM members AS m WHERE m.user_id = ?1 AND m.removed = 0";
+
+const MEMBERS_WITH_STATUS_SQL: &str = "
+SELECT m.user_id, m.ap, m.member,
+       (SELECT status FROM provider_status AS p WHERE p.user_id = m.user_id AND p.status IS NOT NULL),
+       (SELECT status FROM feed_status AS f WHERE f.user_id = m.user_id AND f.status IS NOT NULL)
+FROM members AS m WHERE m.removed = 0";
 
 /// A registry in one SQLite file.
+///
+/// Decisions are answered from an in-memory copy of what a gate needs: the
+/// registered members and the status in effect for each (a user ID nobody
+/// registered is denied whatever its status). The copy is made in one read
+/// transaction and made again when the file changed: by another connection
+/// (SQLite's `data_version`, checked at every decision) or by this one.
 pub struct SqliteStore {
     conn: Connection,
+    cache: Option<MemberCache>,
+}
+
+/// Registered members and their statuses, as of one `data_version`.
+struct MemberCache {
+    version: i64,
+    by_user: HashMap<String, Vec<CachedMember>>,
+}
+
+struct CachedMember {
+    ap: String,
+    member: String,
+    status: Option<(Status, Source)>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -134,13 +155,44 @@ impl SqliteStore {
         if version != 1 {
             return Err(Error::Corrupt(format!("schema version {version}")));
         }
-        Ok(Self { conn })
+        Ok(Self { conn, cache: None })
     }
 
     fn write(&mut self) -> Result<Transaction<'_>> {
+        // This connection's own commits do not move `data_version`.
+        self.cache = None;
         Ok(self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// Loads the members and their statuses in one read transaction.
+    /// `version` was read before it, so a commit in between only causes
+    /// one more load later, never a stale copy.
+    fn load_members(&self, version: i64) -> Result<MemberCache> {
+        let tx = self.conn.unchecked_transaction()?;
+        let mut by_user: HashMap<String, Vec<CachedMember>> = HashMap::new();
+        {
+            let mut stmt = tx.prepare_cached(MEMBERS_WITH_STATUS_SQL)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let status = match (
+                    row.get_ref(3)?.as_str_or_null()?,
+                    row.get_ref(4)?.as_str_or_null()?,
+                ) {
+                    (Some(p), _) => Some((status_from(p)?, Source::Provider)),
+                    (None, Some(f)) => Some((status_from(f)?, Source::Feed)),
+                    (None, None) => None,
+                };
+                by_user.entry(row.get(0)?).or_default().push(CachedMember {
+                    ap: row.get(1)?,
+                    member: row.get(2)?,
+                    status,
+                });
+            }
+        }
+        tx.finish()?;
+        Ok(MemberCache { version, by_user })
     }
 
     fn effective(&self, user_id: &str) -> Result<Option<(Status, Source, String)>> {
@@ -271,26 +323,24 @@ impl Store for SqliteStore {
     }
 
     fn decide(&mut self, user_id: &UserId, ap: &str) -> Result<Decision> {
-        // One statement: membership and status from one snapshot.
-        let mut stmt = self.conn.prepare_cached(DECIDE_SQL)?;
-        let mut rows = stmt.query([user_id.as_str()])?;
-        let mut members = Vec::new();
-        let mut status = None;
-        while let Some(row) = rows.next()? {
-            let member_ap: String = row.get(0)?;
-            if member_ap == ap {
-                status = match (
-                    row.get_ref(2)?.as_str_or_null()?,
-                    row.get_ref(3)?.as_str_or_null()?,
-                ) {
-                    (Some(p), _) => Some((status_from(p)?, Source::Provider)),
-                    (None, Some(f)) => Some((status_from(f)?, Source::Feed)),
-                    (None, None) => None,
-                };
-            }
-            members.push((member_ap, row.get(1)?));
-        }
-        Ok(Decision::from_parts(user_id.as_str(), ap, &members, status))
+        let version: i64 = self
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        let cache = match self.cache.take() {
+            Some(cache) if cache.version == version => cache,
+            _ => self.load_members(version)?,
+        };
+        let entries = cache.by_user.get(user_id.as_str());
+        let decision = match entries {
+            None => Decision::from_lookup(user_id.as_str(), None, false, None),
+            Some(list) => match list.iter().find(|m| m.ap == ap) {
+                Some(m) => Decision::from_lookup(user_id.as_str(), Some(&m.member), true, m.status),
+                None => Decision::from_lookup(user_id.as_str(), None, true, None),
+            },
+        };
+        self.cache = Some(cache);
+        Ok(decision)
     }
 
     fn import(
