@@ -2,6 +2,7 @@
 registration from the demo card, errors, and a gate thread deciding on its
 own handle while another thread imports."""
 
+import os
 import threading
 from pathlib import Path
 
@@ -114,3 +115,57 @@ def test_a_gate_thread_decides_during_an_import(tmp_path):
     assert all(r == "suspended" for r in seen[first_new:]), "old after new"
     importer.close()
     gate.close()
+
+
+def run_example(name, *args):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "python" / name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_desk_and_gate_examples_on_the_demo_card(tmp_path):
+    import json
+
+    db = tmp_path / "library.db"
+    src = ("--profile", LIBRARY, "--virtual-card", CARD)
+    gate = run_example("gate.py", "--db", db, *src, "--taps", "1")
+    assert gate.returncode == 0, gate.stderr
+    line = json.loads(gate.stdout)
+    assert (line["ok"], line["decision"], line["reason"]) == (True, "deny", "unknown_user")
+    desk = run_example("registration_desk.py", "--db", db, *src, "--member", "M-0001", "--label", "山田 花子")
+    assert desk.returncode == 0, desk.stderr
+    assert json.loads(desk.stdout) == {"user_id": DEMO_ID, "ap": "city-library", "member": "M-0001", "label": "山田 花子"}
+    again = run_example("registration_desk.py", "--db", db, *src, "--member", "M-0002")
+    assert again.returncode == 1 and "M-0001" in again.stderr
+    gate = run_example("gate.py", "--db", db, *src, "--taps", "2")
+    lines = [json.loads(l) for l in gate.stdout.splitlines()]
+    assert len(lines) == 2
+    for line in lines:
+        assert set(line) == {"time", "reader", "ok", "user_id", "decision", "reason", "source", "member", "apdus", "ms"}
+        assert (line["decision"], line["member"], line["apdus"]) == ("allow", "M-0001", 2)
+    with cardap.Registry.open(db) as reg:
+        reg.set_status(DEMO_ID, "suspended")
+    line = json.loads(run_example("gate.py", "--db", db, *src, "--taps", "1").stdout)
+    assert (line["decision"], line["reason"], line["source"]) == ("deny", "suspended", "provider")
+
+
+@pytest.mark.skipif(not os.environ.get("CARDAP_TEST_READER"), reason="needs CARDAP_TEST_READER (pcscd + vpcd)")
+def test_pcsc_desk_and_gate_examples(tmp_path):
+    import json
+
+    reader = os.environ["CARDAP_TEST_READER"]
+    db = tmp_path / "library.db"
+    src = ("--profile", LIBRARY, "--reader", reader)
+    desk = run_example("registration_desk.py", "--db", db, *src, "--member", "M-0001")
+    assert desk.returncode == 0, desk.stderr
+    assert json.loads(desk.stdout)["user_id"] == DEMO_ID
+    gate = run_example("gate.py", "--db", db, *src, "--taps", "1")
+    assert gate.returncode == 0, gate.stderr
+    line = json.loads(gate.stdout)
+    assert (line["reader"], line["decision"], line["member"]) == (reader, "allow", "M-0001")
