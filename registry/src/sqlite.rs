@@ -58,6 +58,13 @@ SELECT m.user_id, m.ap, m.member,
        (SELECT status FROM feed_status AS f WHERE f.user_id = m.user_id AND f.status IS NOT NULL)
 FROM members AS m WHERE m.removed = 0";
 
+/// Durable at each checkpoint and never corrupt (WAL + NORMAL); lookups read
+/// pages through a memory map and a 32 MiB page cache instead of a system
+/// call per page (a status lookup among 1,000,000 touches pages all over
+/// the file).
+const READ_PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;
+PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -32768;";
+
 /// A registry in one SQLite file.
 ///
 /// Decisions are answered from an in-memory copy of what a gate needs: the
@@ -135,7 +142,7 @@ impl SqliteStore {
         // WAL: readers go on during an import and see the old list until it
         // commits. NORMAL: durable at each checkpoint, never corrupt.
         let _mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;")?;
+        conn.execute_batch(READ_PRAGMAS)?;
         conn.set_prepared_statement_cache_capacity(32);
         let version: i64 = {
             let tx = conn.unchecked_transaction()?;
@@ -399,7 +406,7 @@ impl Store for SqliteStore {
         meta_set(&tx, "feed_gen", generation)?;
         meta_set(&tx, "last_import", change)?;
         tx.commit()?;
-        self.conn.execute_batch("PRAGMA cache_size = -2000")?;
+        self.conn.execute_batch(READ_PRAGMAS)?;
         Ok(ImportReport {
             mode: mode.as_str(),
             rows: feed.len() as u64,
