@@ -2,7 +2,7 @@
 //! provider statuses and the gate's local copy.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use cardap::UserId;
@@ -264,7 +264,7 @@ pub fn revocation(cmd: RevocationCmd) -> Result<(), Failure> {
     }
 }
 
-fn import(file: &PathBuf, mode: ImportMode, db: &str) -> Result<(), Failure> {
+fn import(file: &Path, mode: ImportMode, db: &str) -> Result<(), Failure> {
     let feed = match Feed::from_path(file) {
         Ok(feed) => feed,
         Err(FeedError::Rows(rows)) => {

@@ -199,10 +199,8 @@ fn decide_check_import_and_statuses() {
     let (d, _) = reg.decide(&id, "city-library");
     assert_eq!((d.allow, d.source), (true, cardap_status_source::Provider));
     // SAFETY: valid handle and text.
-    assert_eq!(
-        unsafe { cardap_registry_clear_status(reg.0, cs(&id), id.len()) },
-        R::Ok
-    );
+    let code = unsafe { cardap_registry_clear_status(reg.0, cs(&id), id.len()) };
+    assert_eq!(code, R::Ok);
     assert_eq!(reg.check(&id)["source"], "feed");
     assert_eq!(reg.check(&uid(5))["status"], "unlisted");
 
@@ -240,16 +238,12 @@ fn decide_check_import_and_statuses() {
     let mut r = null_mut();
     let nowhere = "/nonexistent/dir/r.db";
     // SAFETY: valid text and out-parameter.
-    assert_eq!(
-        unsafe { cardap_registry_open(cs(nowhere), nowhere.len(), &mut r) },
-        R::RegistryStore
-    );
+    let code = unsafe { cardap_registry_open(cs(nowhere), nowhere.len(), &mut r) };
+    assert_eq!(code, R::RegistryStore);
     assert!(r.is_null());
     // SAFETY: NULL handle.
-    assert_eq!(
-        unsafe { cardap_registry_clear_status(null_mut(), cs(&id), id.len()) },
-        R::NullParameter
-    );
+    let code = unsafe { cardap_registry_clear_status(null_mut(), cs(&id), id.len()) };
+    assert_eq!(code, R::NullParameter);
     // SAFETY: NULL is ignored.
     unsafe { cardap_registry_free(null_mut()) };
 }

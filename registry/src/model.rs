@@ -214,7 +214,10 @@ impl Decision {
         members: &[(String, String)],
         status: Option<(Status, Source)>,
     ) -> Self {
-        let mine = members.iter().find(|(a, _)| a == ap).map(|(_, m)| m.as_str());
+        let mine = members
+            .iter()
+            .find(|(a, _)| a == ap)
+            .map(|(_, m)| m.as_str());
         Self::from_lookup(user_id, mine, !members.is_empty(), status)
     }
 

@@ -51,7 +51,6 @@ SELECT 1, status, updated_at FROM provider_status WHERE user_id = ?1 AND status 
 UNION ALL
 SELECT 0, status, updated_at FROM feed_status WHERE user_id = ?1 AND status IS NOT NULL";
 
-
 const MEMBERS_WITH_STATUS_SQL: &str = "
 SELECT m.user_id, m.ap, m.member,
        (SELECT status FROM provider_status AS p WHERE p.user_id = m.user_id AND p.status IS NOT NULL),
