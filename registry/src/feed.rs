@@ -12,7 +12,6 @@
 //! a bad user ID (length, digits, check digit), an unknown status, a time that
 //! is not RFC 3339, a missing column, a user ID already seen in the file.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
@@ -93,12 +92,12 @@ impl Feed {
             .has_headers(false)
             .flexible(true)
             .from_reader(bytes);
-        let mut records = reader.byte_records();
-        let header = match records.next() {
-            None => return Err(FeedError::Header("the file is empty".into())),
-            Some(Err(e)) => return Err(FeedError::Header(e.to_string())),
-            Some(Ok(h)) => h,
-        };
+        let mut header = csv::ByteRecord::new();
+        match reader.read_byte_record(&mut header) {
+            Ok(false) => return Err(FeedError::Header("the file is empty".into())),
+            Err(e) => return Err(FeedError::Header(e.to_string())),
+            Ok(true) => {}
+        }
         let names: Vec<String> = header
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_ascii_lowercase())
@@ -112,43 +111,56 @@ impl Feed {
                 names.join(",")
             )));
         };
-        let mut rows = Vec::new();
+        let mut rows: Vec<(FeedRow, u64)> = Vec::new();
         let mut errors = Vec::new();
-        let mut seen: HashMap<String, u64> = HashMap::new();
-        for record in records {
-            let record = match record {
-                Ok(r) => r,
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().map_or(0, csv::Position::line);
+                    match parse_row(&record, c_id, c_status, c_time) {
+                        Ok(row) => rows.push((row, line)),
+                        Err(reason) => errors.push(RowError { line, reason }),
+                    }
+                }
                 Err(e) => {
                     let line = e.position().map_or(0, csv::Position::line);
                     errors.push(RowError {
                         line,
                         reason: RowReason::Syntax(e.to_string()),
                     });
-                    continue;
+                    // A reading error (I/O) ends the file here.
+                    break;
                 }
-            };
-            let line = record.position().map_or(0, csv::Position::line);
-            match parse_row(&record, c_id, c_status, c_time) {
-                Ok(row) => match seen.get(&row.user_id) {
-                    Some(&first_line) => errors.push(RowError {
-                        line,
+            }
+        }
+        // Sorted by user ID, then line: a repeated ID follows its first line.
+        rows.sort_unstable_by(|(a, la), (b, lb)| a.user_id.cmp(&b.user_id).then(la.cmp(lb)));
+        let mut first_line = 0;
+        for pair in rows.windows(2) {
+            if let [(a, la), (b, lb)] = pair {
+                if a.user_id == b.user_id {
+                    if first_line == 0 {
+                        first_line = *la;
+                    }
+                    errors.push(RowError {
+                        line: *lb,
                         reason: RowReason::Duplicate {
-                            user_id: row.user_id,
+                            user_id: b.user_id.clone(),
                             first_line,
                         },
-                    }),
-                    None => {
-                        seen.insert(row.user_id.clone(), line);
-                        rows.push(row);
-                    }
-                },
-                Err(reason) => errors.push(RowError { line, reason }),
+                    });
+                } else {
+                    first_line = 0;
+                }
             }
         }
         if !errors.is_empty() {
+            errors.sort_by_key(|e| e.line);
             return Err(FeedError::Rows(errors));
         }
-        rows.sort_unstable_by(|a, b| a.user_id.cmp(&b.user_id));
+        let rows = rows.into_iter().map(|(row, _)| row).collect();
         Ok(Self { rows })
     }
 }

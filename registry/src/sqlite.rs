@@ -34,8 +34,7 @@ CREATE TABLE IF NOT EXISTS feed_status (
     user_id    TEXT PRIMARY KEY,
     status     TEXT,
     updated_at TEXT NOT NULL,
-    changed_us INTEGER NOT NULL,
-    gen        INTEGER NOT NULL DEFAULT 0
+    changed_us INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS provider_status (
     user_id    TEXT PRIMARY KEY,
@@ -359,57 +358,84 @@ impl Store for SqliteStore {
         self.conn.execute_batch("PRAGMA cache_size = -262144")?;
         let tx = self.write()?;
         let change = take_change(&tx)?;
-        let gen_now = meta_get(&tx, "feed_gen")?;
-        let generation = match mode {
-            ImportMode::Full => gen_now + 1,
-            ImportMode::Delta => gen_now,
-        };
-        {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO feed_status (user_id, status, updated_at, changed_us, gen)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (user_id) DO UPDATE SET
-                     changed_us = CASE WHEN status IS excluded.status
-                                        AND updated_at = excluded.updated_at
-                                       THEN changed_us ELSE excluded.changed_us END,
-                     status = excluded.status, updated_at = excluded.updated_at,
-                     gen = excluded.gen",
-            )?;
-            for (i, row) in feed.rows().iter().enumerate() {
-                upsert.execute(params![
-                    row.user_id,
-                    row.status.as_str(),
-                    row.updated_at,
-                    change,
-                    generation
-                ])?;
-                if i % 16384 == 16383 {
-                    progress(i as u64 + 1);
+        let rows = feed.rows();
+        // A full feed is merged with the table in user-ID order (both are
+        // sorted): only new and changed rows are written, and listed IDs
+        // missing from the file are removed. Unchanged rows cost a read.
+        let (writes, removals): (Vec<usize>, Vec<String>) = match mode {
+            ImportMode::Delta => ((0..rows.len()).collect(), Vec::new()),
+            ImportMode::Full => {
+                let mut writes = Vec::new();
+                let mut removals = Vec::new();
+                let mut stmt = tx.prepare(
+                    "SELECT user_id, status, updated_at FROM feed_status ORDER BY user_id",
+                )?;
+                let mut cursor = stmt.query([])?;
+                let mut i = 0;
+                while let Some(r) = cursor.next()? {
+                    let id = r.get_ref(0)?.as_str()?;
+                    while rows.get(i).is_some_and(|row| row.user_id.as_str() < id) {
+                        writes.push(i);
+                        i += 1;
+                    }
+                    let status = r.get_ref(1)?.as_str_or_null()?;
+                    match rows.get(i).filter(|row| row.user_id == id) {
+                        Some(row) => {
+                            if status != Some(row.status.as_str())
+                                || r.get_ref(2)?.as_str()? != row.updated_at
+                            {
+                                writes.push(i);
+                            }
+                            i += 1;
+                        }
+                        None if status.is_some() => removals.push(id.to_owned()),
+                        None => {}
+                    }
                 }
+                writes.extend(i..rows.len());
+                (writes, removals)
+            }
+        };
+        let mut changed = 0u64;
+        {
+            // The WHERE makes a delta row that changes nothing a no-op.
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO feed_status (user_id, status, updated_at, changed_us)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (user_id) DO UPDATE SET status = excluded.status,
+                     updated_at = excluded.updated_at, changed_us = excluded.changed_us
+                 WHERE status IS NOT excluded.status OR updated_at <> excluded.updated_at",
+            )?;
+            for (n, &i) in writes.iter().enumerate() {
+                if let Some(row) = rows.get(i) {
+                    changed += upsert.execute(params![
+                        row.user_id,
+                        row.status.as_str(),
+                        row.updated_at,
+                        change
+                    ])? as u64;
+                }
+                if n % 16384 == 16383 {
+                    progress(n as u64 + 1);
+                }
+            }
+            let mut remove = tx.prepare_cached(
+                "UPDATE feed_status SET status = NULL, updated_at = ?2, changed_us = ?3
+                 WHERE user_id = ?1",
+            )?;
+            for id in &removals {
+                remove.execute(params![id, removed_at, change])?;
             }
         }
         progress(feed.len() as u64);
-        let removed = match mode {
-            ImportMode::Full => tx.execute(
-                "UPDATE feed_status SET status = NULL, updated_at = ?1, changed_us = ?2
-                 WHERE gen <> ?3 AND status IS NOT NULL",
-                params![removed_at, change, generation],
-            )?,
-            ImportMode::Delta => 0,
-        };
-        let changed: i64 = tx.query_row(
-            "SELECT count(*) FROM feed_status WHERE changed_us = ?1 AND status IS NOT NULL",
-            [change],
-            |r| r.get(0),
-        )?;
-        meta_set(&tx, "feed_gen", generation)?;
+        let removed = removals.len();
         meta_set(&tx, "last_import", change)?;
         tx.commit()?;
         self.conn.execute_batch(READ_PRAGMAS)?;
         Ok(ImportReport {
             mode: mode.as_str(),
             rows: feed.len() as u64,
-            changed: u64::try_from(changed).unwrap_or(0),
+            changed,
             removed: removed as u64,
         })
     }
@@ -522,8 +548,8 @@ impl Store for SqliteStore {
                 ])?;
             }
             let mut feed = tx.prepare_cached(
-                "INSERT OR REPLACE INTO feed_status (user_id, status, updated_at, changed_us, gen)
-                 VALUES (?1, ?2, ?3, ?4, 0)",
+                "INSERT OR REPLACE INTO feed_status (user_id, status, updated_at, changed_us)
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
             for s in &changes.feed {
                 feed.execute(params![
