@@ -44,13 +44,14 @@ with open(f"{work}/delta.csv", "w") as f:
         f.write(f"{uid(i * 7 + 1)},suspended,2026-12-01T09:00:00+09:00\n")
 PY
 
+# Wall-clock and CPU (user + system) time of one command: on a busy machine
+# the wall time includes waiting for a core, the CPU time does not.
 timed() {
   local what=$1; shift
-  local t0 t1
-  t0=$(date +%s%N)
-  "$@" >"$work/out.json"
-  t1=$(date +%s%N)
-  printf '%-44s %8.3f s   %s\n' "$what" "$(echo "($t1 - $t0) / 1000000000" | bc -l)" "$(cat "$work/out.json")"
+  local t
+  t=$( { TIMEFORMAT='%R %U %S'; time "$@" >"$work/out.json"; } 2>&1 )
+  read -r wall user sys <<<"$t"
+  printf '%-44s wall %6.3f s  cpu %6.3f s   %s\n' "$what" "$wall" "$(echo "$user + $sys" | bc -l)" "$(cat "$work/out.json")"
 }
 
 echo "== feed imports (SQLite, release cardap)"
