@@ -44,7 +44,10 @@ pub fn register(
     db: &str,
 ) -> Result<(), Failure> {
     let mut store = open_db(db)?;
-    let transport = crate::card::open(source).map_err(|e| Failure::new(4, e))?;
+    // A virtual card's description file is an input file (3); a reader that
+    // cannot be reached is class 4.
+    let class = if source.virtual_card.is_some() { 3 } else { 4 };
+    let transport = crate::card::open(source).map_err(|e| Failure::new(class, e))?;
     let out = OutputOpts {
         format: crate::Format::Json,
         trace: None,

@@ -424,3 +424,52 @@ fn sync_then_the_server_is_down() {
         let _ = store.drop_schema();
     }
 }
+
+/// The registration desk on an in-process card: the user ID read from the
+/// AP is linked to the member; the same card again is refused.
+#[test]
+fn register_from_a_virtual_card() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("desk.db");
+    let args = |member: &str| -> Vec<String> {
+        [
+            "register",
+            "--profile",
+            root.join("examples/profiles/kiosk.toml").to_str().unwrap(),
+            "--virtual-card",
+            root.join("examples/cards/demo.toml").to_str().unwrap(),
+            "--member",
+            member,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let first: Vec<String> = args("STAFF-01");
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    let v = ok_json(&db, &first);
+    assert_eq!(
+        v,
+        json!({"user_id": "2007000000029", "ap": "staff-kiosk", "member": "STAFF-01", "label": null, "apdus": 4})
+    );
+    let second: Vec<String> = args("STAFF-02");
+    let second: Vec<&str> = second.iter().map(String::as_str).collect();
+    let out = run(&db, &second);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("STAFF-01"));
+    // A card description that does not exist is an input-file error.
+    let out = run(
+        &db,
+        &[
+            "register",
+            "--profile",
+            root.join("examples/profiles/kiosk.toml").to_str().unwrap(),
+            "--virtual-card",
+            "/nonexistent.toml",
+            "--member",
+            "X",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3));
+}
