@@ -530,8 +530,9 @@ namespace Cardap.Native
         internal static extern cardap_result cardap_registry_import(cardap_registry* registry, byte* path, System.UIntPtr path_len, uint mode, byte** out_json, System.UIntPtr* out_len);
 
         /// <summary>
-        ///  Sets the provider's status for a user ID, in effect at once and winning
-        ///  over the feed until `cardap_registry_clear_status`.
+        ///  Sets the provider's status for a user ID (`status`: one of
+        ///  `CARDAP_CARD_STATUS_ACTIVE`, `_SUSPENDED`, `_ABOLISHED`), in effect at
+        ///  once and winning over the feed until `cardap_registry_clear_status`.
         ///
         ///  Thread safety: see `cardap_registry`.
         /// </summary>

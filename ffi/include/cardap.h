@@ -50,6 +50,22 @@
 #define CARDAP_MAX_NAME_LEN 1024
 
 /**
+ * Card statuses for `cardap_registry_set_status` (a plain `uint32_t`, like
+ * every code C passes in): in use.
+ */
+#define CARDAP_CARD_STATUS_ACTIVE 1
+
+/**
+ * Suspended (reported lost, …).
+ */
+#define CARDAP_CARD_STATUS_SUSPENDED 2
+
+/**
+ * Abolished.
+ */
+#define CARDAP_CARD_STATUS_ABOLISHED 3
+
+/**
  * Import modes for `cardap_registry_import`.
  * The file replaces every feed status.
  */
@@ -947,8 +963,9 @@ cardap_result cardap_registry_import(struct cardap_registry *registry,
                                      size_t *out_len);
 
 /**
- * Sets the provider's status for a user ID, in effect at once and winning
- * over the feed until `cardap_registry_clear_status`.
+ * Sets the provider's status for a user ID (`status`: one of
+ * `CARDAP_CARD_STATUS_ACTIVE`, `_SUSPENDED`, `_ABOLISHED`), in effect at
+ * once and winning over the feed until `cardap_registry_clear_status`.
  *
  * Thread safety: see `cardap_registry`.
  */

@@ -78,11 +78,11 @@ pub use record::{
     cardap_record_user_id,
 };
 pub use registry::{
-    CARDAP_IMPORT_DELTA, CARDAP_IMPORT_FULL, cardap_card_status, cardap_decision,
-    cardap_deny_reason, cardap_registry, cardap_registry_add_member, cardap_registry_check,
-    cardap_registry_clear_status, cardap_registry_decide, cardap_registry_free,
-    cardap_registry_import, cardap_registry_open, cardap_registry_register,
-    cardap_registry_set_status, cardap_status_source,
+    CARDAP_CARD_STATUS_ABOLISHED, CARDAP_CARD_STATUS_ACTIVE, CARDAP_CARD_STATUS_SUSPENDED,
+    CARDAP_IMPORT_DELTA, CARDAP_IMPORT_FULL, cardap_decision, cardap_deny_reason, cardap_registry,
+    cardap_registry_add_member, cardap_registry_check, cardap_registry_clear_status,
+    cardap_registry_decide, cardap_registry_free, cardap_registry_import, cardap_registry_open,
+    cardap_registry_register, cardap_registry_set_status, cardap_status_source,
 };
 pub use result::{cardap_last_error, cardap_result, cardap_result_text, cardap_version};
 

@@ -81,17 +81,13 @@ pub enum cardap_status_source {
     Provider = 2,
 }
 
-/// A card status (`cardap_registry_set_status`).
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum cardap_card_status {
-    /// In use.
-    Active = 1,
-    /// Suspended (reported lost, …).
-    Suspended = 2,
-    /// Abolished.
-    Abolished = 3,
-}
+/// Card statuses for `cardap_registry_set_status` (a plain `uint32_t`, like
+/// every code C passes in): in use.
+pub const CARDAP_CARD_STATUS_ACTIVE: u32 = 1;
+/// Suspended (reported lost, …).
+pub const CARDAP_CARD_STATUS_SUSPENDED: u32 = 2;
+/// Abolished.
+pub const CARDAP_CARD_STATUS_ABOLISHED: u32 = 3;
 
 /// A gate's decision, written by `cardap_registry_decide`.
 #[repr(C)]
@@ -378,8 +374,9 @@ pub unsafe extern "C" fn cardap_registry_import(
     })
 }
 
-/// Sets the provider's status for a user ID, in effect at once and winning
-/// over the feed until `cardap_registry_clear_status`.
+/// Sets the provider's status for a user ID (`status`: one of
+/// `CARDAP_CARD_STATUS_ACTIVE`, `_SUSPENDED`, `_ABOLISHED`), in effect at
+/// once and winning over the feed until `cardap_registry_clear_status`.
 ///
 /// Thread safety: see `cardap_registry`.
 #[unsafe(no_mangle)]
@@ -401,13 +398,13 @@ pub unsafe extern "C" fn cardap_registry_set_status(
         };
         let id = user_id(id)?;
         let status = match status {
-            s if s == cardap_card_status::Active as u32 => Status::Active,
-            s if s == cardap_card_status::Suspended as u32 => Status::Suspended,
-            s if s == cardap_card_status::Abolished as u32 => Status::Abolished,
+            CARDAP_CARD_STATUS_ACTIVE => Status::Active,
+            CARDAP_CARD_STATUS_SUSPENDED => Status::Suspended,
+            CARDAP_CARD_STATUS_ABOLISHED => Status::Abolished,
             other => {
                 return Err(Failure::new(
                     cardap_result::InvalidArgument,
-                    format!("status {other} is not a cardap_card_status"),
+                    format!("status {other} is not a CARDAP_CARD_STATUS_… value"),
                 ));
             }
         };

@@ -192,9 +192,8 @@ fn decide_check_import_and_statuses() {
     // The provider lifts it at once; clearing gives the feed back.
     let id = uid(1);
     // SAFETY: valid handle and text.
-    let code = unsafe {
-        cardap_registry_set_status(reg.0, cs(&id), id.len(), cardap_card_status::Active as u32)
-    };
+    let code =
+        unsafe { cardap_registry_set_status(reg.0, cs(&id), id.len(), CARDAP_CARD_STATUS_ACTIVE) };
     assert_eq!(code, R::Ok);
     let (d, _) = reg.decide(&id, "city-library");
     assert_eq!((d.allow, d.source), (true, cardap_status_source::Provider));
