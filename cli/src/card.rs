@@ -141,6 +141,10 @@ pub fn readers(_as_json: bool) -> CliResult {
     open_reader(None).map(|_| ())
 }
 
+/// How long one PC/SC wait of `watch` lasts before it looks at the stop flag.
+#[cfg(feature = "pcsc")]
+const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Gate mode: one JSON line per tap, across removals and errors, until a
 /// signal.
 #[cfg(feature = "pcsc")]
@@ -160,8 +164,11 @@ pub fn watch(profile: &Profile, reader: Option<&str>, trace: Option<&PathBuf>) -
     .map_err(CliError::internal)?;
     let mut stdout = std::io::stdout();
     while !stop.load(Ordering::SeqCst) {
-        let info = match monitor.wait_for_card(reader, None) {
+        // Waits run in slices: SCardCancel wakes a wait under way at once, and
+        // a signal that lands between two waits is seen within one slice.
+        let info = match monitor.wait_for_card(reader, Some(WAIT_SLICE)) {
             Ok(info) => info,
+            Err(TransportError::Timeout) => continue,
             Err(TransportError::Cancelled) => break,
             // A wait broken by the signal that stops us is not a tap.
             Err(_) if stop.load(Ordering::SeqCst) => break,
@@ -189,8 +196,14 @@ pub fn watch(profile: &Profile, reader: Option<&str>, trace: Option<&PathBuf>) -
                              "ms": (ms * 10.0).round() / 10.0}),
         };
         emit(&mut stdout, line);
-        match monitor.wait_for_removal(&info.name, None) {
-            Ok(()) => {}
+        let removal = loop {
+            match monitor.wait_for_removal(&info.name, Some(WAIT_SLICE)) {
+                Err(TransportError::Timeout) if !stop.load(Ordering::SeqCst) => {}
+                other => break other,
+            }
+        };
+        match removal {
+            Ok(()) | Err(TransportError::Timeout) => {}
             Err(TransportError::Cancelled) => break,
             Err(_) if stop.load(Ordering::SeqCst) => break,
             Err(e) => emit(
