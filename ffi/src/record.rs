@@ -35,25 +35,19 @@ pub(crate) struct RecordInner {
 
 impl RecordInner {
     pub(crate) fn new(r: &ApRecord) -> Self {
-        let pairs = |m: &std::collections::BTreeMap<String, Vec<u8>>| {
-            m.iter()
-                .map(|(k, v)| (Text::new(k), v.clone()))
-                .collect::<Vec<_>>()
-        };
         Self {
-            name: Text::new(&r.name),
-            kind: r.kind.into(),
-            aid: r.aid.clone(),
-            user_id: Text::new(r.user_id.as_str()),
-            info: pairs(&r.info),
-            data: r.data.clone(),
-            steps: pairs(&r.steps),
+            name: Text::new(r.name()),
+            kind: r.ap_type().into(),
+            aid: r.aid().to_vec(),
+            user_id: Text::new(r.user_id().as_str()),
+            info: r.info().map(|(k, v)| (Text::new(k), v.to_vec())).collect(),
+            data: r.data().map(<[u8]>::to_vec),
+            steps: r.steps().map(|(k, v)| (Text::new(k), v.to_vec())).collect(),
             fields: r
-                .fields
-                .iter()
+                .fields()
                 .map(|(k, v)| (Text::new(k), Text::new(v)))
                 .collect(),
-            apdus: r.apdus,
+            apdus: r.apdus(),
             json: Text::new(&crate::json::record(r)),
         }
     }
