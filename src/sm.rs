@@ -86,7 +86,7 @@ pub enum SmError {
     /// The protected command cannot be encoded.
     #[error("protected command cannot be encoded: {0}")]
     Encoding(String),
-    /// The session keys or the SSC given to [`SecureChannel::new`] do not fit
+    /// The session keys or the SSC given to the secure channel do not fit
     /// the suite (lengths only are named, never bytes).
     #[error("secure channel set up wrongly: {0}")]
     Setup(&'static str),
