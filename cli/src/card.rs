@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use cardap::ap::{LengthMode, Reader};
 use cardap::trace::{Recorder, Redaction};
 use cardap::transport::Transport;
+use cardap::{Card, LengthMode};
 use cardap::{Profile, Result as CardResult};
 use cardap_sim::VirtualCard;
 use serde_json::json;
@@ -101,7 +101,7 @@ pub fn traced(
 pub fn with_reader<R>(
     transport: Box<dyn Transport>,
     out: &OutputOpts,
-    f: impl FnOnce(&mut Reader<Box<dyn Transport>>) -> R,
+    f: impl FnOnce(&mut Card<Box<dyn Transport>>) -> R,
 ) -> CliResult<R> {
     let length = if out.short {
         LengthMode::Short
@@ -109,7 +109,7 @@ pub fn with_reader<R>(
         LengthMode::Auto
     };
     let transport = traced(transport, out.trace.as_ref(), false)?;
-    let mut reader = Reader::new(transport).with_length_mode(length);
+    let mut reader = Card::new(transport).with_length_mode(length);
     Ok(f(&mut reader))
 }
 
@@ -185,12 +185,12 @@ pub fn watch(profile: &Profile, reader: Option<&str>, trace: Option<&PathBuf>) -
         let result: Result<cardap::ApRecord, String> = PcscTransport::connect(Some(&info.name))
             .map_err(|e| e.to_string())
             .and_then(|t| traced(Box::new(t), trace, true).map_err(|e| e.message))
-            .and_then(|t| Reader::new(t).read(profile).map_err(|e| e.to_string()));
+            .and_then(|t| Card::new(t).read(profile).map_err(|e| e.to_string()));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let line = match result {
             Ok(rec) => {
-                json!({"time": now(), "reader": info.name, "ok": true, "user_id": rec.user_id.as_str(),
-                              "apdus": rec.apdus, "ms": (ms * 10.0).round() / 10.0})
+                json!({"time": now(), "reader": info.name, "ok": true, "user_id": rec.user_id().as_str(),
+                              "apdus": rec.apdus(), "ms": (ms * 10.0).round() / 10.0})
             }
             Err(e) => json!({"time": now(), "reader": info.name, "ok": false, "error": e,
                              "ms": (ms * 10.0).round() / 10.0}),
@@ -251,7 +251,7 @@ pub fn apdu(
                 hex::decode(&clean)
                     .map_err(|_| CliError::usage(format!("APDU #{}: not hexadecimal", i + 1)))?,
             );
-            cardap::apdu::Command::parse(&bytes)
+            cardap::transport::check_command_apdu(&bytes)
                 .map_err(|e| CliError::usage(format!("APDU #{}: {e}", i + 1)))?;
             Ok(bytes)
         })
@@ -334,7 +334,7 @@ fn card_summary(card: &VirtualCard) -> String {
 /// the statistics of the reads done so far are still printed.
 pub fn bench(profile: &Profile, source: &Source, count: u64) -> CliResult {
     let transport = open(source)?;
-    let mut reader = Reader::new(transport);
+    let mut reader = Card::new(transport);
     let stop = crate::signals::stop_flag(|| {}).map_err(CliError::internal)?;
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     // `count` is bounded by the parser; the buffer grows as reads are done.
@@ -350,7 +350,7 @@ pub fn bench(profile: &Profile, source: &Source, count: u64) -> CliResult {
         times.push(t0.elapsed().as_secs_f64() * 1e6);
         done += 1;
         match r {
-            Ok(rec) => apdus = rec.apdus,
+            Ok(rec) => apdus = rec.apdus(),
             Err(e) => {
                 failures += 1;
                 first_error.get_or_insert(CliError::from(e));
@@ -368,7 +368,7 @@ pub fn bench(profile: &Profile, source: &Source, count: u64) -> CliResult {
     let stats = Stats::of(&mut times);
     outln!(
         "{}",
-        json!({"profile": profile.name, "count": done, "requested": count,
+        json!({"profile": profile.name(), "count": done, "requested": count,
                "interrupted": interrupted, "failures": failures,
                "first_error": first_error.as_ref().map(|e| e.message.clone()),
                "apdus_per_read": apdus, "us_mean": stats.mean.round(), "us_p50": stats.p50.round(),

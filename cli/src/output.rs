@@ -15,38 +15,45 @@ pub fn line(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// The JSON of a record or an AP list (`serde::Serialize` of the core's
+/// `json` feature).
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    // Serializing records and lists cannot fail: every map key is a string.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 pub fn print_record(r: &ApRecord, as_json: bool) {
     if as_json {
-        outln!("{}", cardap::json::record(r));
+        outln!("{}", json(r));
         return;
     }
-    outln!("name       {}", escape(&r.name));
-    outln!("type       {}", r.kind.name());
-    outln!("aid        {}", hex::encode_upper(&r.aid));
-    outln!("user_id    {}", escape(r.user_id.as_str()));
-    for (k, v) in &r.info {
+    outln!("name       {}", escape(r.name()));
+    outln!("type       {}", r.ap_type().name());
+    outln!("aid        {}", hex::encode_upper(r.aid()));
+    outln!("user_id    {}", escape(r.user_id().as_str()));
+    for (k, v) in r.info() {
         outln!("{:<10} {}", escape(k), hex::encode_upper(v));
     }
-    if let Some(d) = &r.data {
+    if let Some(d) = r.data() {
         outln!("data       {}", hex::encode_upper(d));
     }
-    for (k, v) in &r.fields {
+    for (k, v) in r.fields() {
         outln!("{:<10} {}", escape(k), escape(v));
     }
-    outln!("apdus      {}", r.apdus);
+    outln!("apdus      {}", r.apdus());
     outln!("");
 }
 
 pub fn print_dir(entries: &[DirEntry], as_json: bool) {
     if as_json {
-        outln!("{}", cardap::json::dir(entries));
+        outln!("{}", json(entries));
         return;
     }
     for e in entries {
         outln!(
             "{}  {}",
-            hex::encode_upper(&e.aid),
-            escape(e.label.as_deref().unwrap_or(""))
+            hex::encode_upper(e.aid()),
+            escape(e.label().unwrap_or(""))
         );
     }
 }
