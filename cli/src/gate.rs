@@ -1,38 +1,15 @@
 //! The registration desk (`cardap register`) and gate mode with a registry
 //! (`cardap watch --db`): a tap, a read, a decision.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
 
-use cardap::ap::Reader;
-use cardap::transport::TransportError;
-use cardap::{Error as CardError, Profile};
+use cardap::{Card, Profile, Transport};
 use cardap_registry::{Decision, Member, Store};
 use serde_json::json;
 
-use crate::registry::{Failure, member_json, open_db};
-use crate::{OutputOpts, Source};
-
-/// The exit class of a card error (see the README's exit codes).
-pub fn card_failure(e: &CardError) -> Failure {
-    let code = match e {
-        CardError::Transport(
-            TransportError::NoCard
-            | TransportError::CardRemoved
-            | TransportError::ReaderUnavailable(_)
-            | TransportError::ServiceUnavailable(_),
-        ) => 4,
-        CardError::ApNotFound { .. } => 5,
-        CardError::Status { sw, .. } if matches!(sw.to_u16(), 0x6A82 | 0x6A88) => 5,
-        CardError::Auth(_) | CardError::SecureMessaging(_) | CardError::Crypto(_) => 6,
-        CardError::Status { .. } => 7,
-        CardError::Profile(_) => 3,
-        _ => 1,
-    };
-    Failure::new(code, e.to_string())
-}
+use crate::Source;
+use crate::error::{CliError, CliResult};
+use crate::registry::{member_json, open_db};
 
 /// `cardap register`: reads the card's AP and registers its user ID for
 /// `member`. Prints the member as JSON with the APDU count.
@@ -42,25 +19,15 @@ pub fn register(
     member: &str,
     label: Option<&str>,
     db: &str,
-) -> Result<(), Failure> {
+) -> CliResult {
     let mut store = open_db(db)?;
-    // A virtual card's description file is an input file (3); a reader that
-    // cannot be reached is class 4.
-    let class = if source.virtual_card.is_some() { 3 } else { 4 };
-    let transport = crate::card::open(source).map_err(|e| Failure::new(class, e))?;
-    let out = OutputOpts {
-        format: crate::Format::Json,
-        trace: None,
-        short: false,
-    };
-    let record = crate::card::with_reader(transport, &out, |r| r.read(profile))
-        .map_err(|e| Failure::new(1, e))?
-        .map_err(|e| card_failure(&e))?;
-    let entry = Member::new(&record.user_id, &profile.name, member, label);
+    let transport = crate::card::open(source)?;
+    let record = Card::new(transport).read(profile)?;
+    let entry = Member::new(record.user_id(), profile.name(), member, label);
     store.add_member(&entry)?;
     let mut v = member_json(&entry);
     if let Some(map) = v.as_object_mut() {
-        map.insert("apdus".into(), json!(record.apdus));
+        map.insert("apdus".into(), json!(record.apdus()));
     }
     outln!("{v}");
     Ok(())
@@ -105,75 +72,95 @@ pub fn gate_line(
     line
 }
 
-/// Reads a tap and decides. `ms` covers both, from the connect to the
-/// decision.
-pub fn tap<T: cardap::transport::Transport>(
+/// Reads a tap and decides.
+pub fn tap<T: Transport>(
     transport: Result<T, String>,
     profile: &Profile,
     store: &mut dyn Store,
 ) -> (Result<(String, usize), String>, Result<Decision, String>) {
     let read = transport.and_then(|t| {
-        Reader::new(t)
+        Card::new(t)
             .read(profile)
-            .map(|r| (r.user_id.as_str().to_owned(), r.apdus))
+            .map(|r| (r.user_id().as_str().to_owned(), r.apdus()))
             .map_err(|e| e.to_string())
     });
     let decision = match &read {
         Err(_) => Ok(Decision::read_failed()),
         Ok((id, _)) => cardap::UserId::parse(id.as_bytes())
             .map_err(|e| e.to_string())
-            .and_then(|uid| store.decide(&uid, &profile.name).map_err(|e| e.to_string())),
+            .and_then(|uid| {
+                store
+                    .decide(&uid, profile.name())
+                    .map_err(|e| e.to_string())
+            }),
     };
     (read, decision)
 }
 
 /// Gate mode: one JSON line per tap with the registry's decision, until a
-/// signal.
+/// signal. The same waits as `cardap watch`.
 #[cfg(feature = "pcsc")]
 pub fn watch(
     profile: &Profile,
     reader: Option<&str>,
     trace: Option<&PathBuf>,
     db: &str,
-) -> Result<(), Failure> {
+) -> CliResult {
+    use std::io::Write;
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    use cardap::TransportError;
     use cardap::pcsc::{PcscTransport, ReaderMonitor};
 
+    const WAIT_SLICE: Duration = Duration::from_millis(250);
+    let emit = |v: serde_json::Value| {
+        let mut lock = std::io::stdout().lock();
+        let _ = writeln!(lock, "{v}");
+        let _ = lock.flush();
+    };
+    let now = || humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+
+    if let Some(path) = trace {
+        crate::card::trace_file(path, true)?;
+    }
     let mut store = open_db(db)?;
-    let monitor = ReaderMonitor::new().map_err(|e| Failure::new(4, format!("PC/SC: {e}")))?;
+    let monitor = ReaderMonitor::new().map_err(|e| CliError::from(e).context("PC/SC"))?;
     let canceller = monitor.canceller();
     let stop = crate::signals::stop_flag(move || {
         let _ = canceller.cancel();
     })
-    .map_err(|e| Failure::new(1, e))?;
-    let mut stdout = std::io::stdout();
+    .map_err(CliError::internal)?;
     while !stop.load(Ordering::SeqCst) {
-        let info = match monitor.wait_for_card(reader, None) {
+        let info = match monitor.wait_for_card(reader, Some(WAIT_SLICE)) {
             Ok(info) => info,
+            Err(TransportError::Timeout) => continue,
             Err(TransportError::Cancelled) => break,
+            Err(_) if stop.load(Ordering::SeqCst) => break,
             Err(e) => {
-                emit(
-                    &mut stdout,
-                    json!({"time": now(), "reader": reader, "ok": false, "error": e.to_string()}),
-                );
-                std::thread::sleep(std::time::Duration::from_millis(500));
+                emit(json!({"time": now(), "reader": reader, "ok": false, "error": e.to_string()}));
+                std::thread::sleep(Duration::from_millis(500));
                 continue;
             }
         };
         let started = Instant::now();
         let transport = PcscTransport::connect(Some(&info.name))
             .map_err(|e| e.to_string())
-            .and_then(|t| crate::card::traced(Box::new(t), trace, true));
+            .and_then(|t| crate::card::traced(Box::new(t), trace, true).map_err(|e| e.message));
         let (read, decision) = tap(transport, profile, store.as_mut());
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        emit(
-            &mut stdout,
-            gate_line(&now(), &info.name, &read, &decision, ms),
-        );
-        match monitor.wait_for_removal(&info.name, None) {
-            Ok(()) => {}
+        emit(gate_line(&now(), &info.name, &read, &decision, ms));
+        let removal = loop {
+            match monitor.wait_for_removal(&info.name, Some(WAIT_SLICE)) {
+                Err(TransportError::Timeout) if !stop.load(Ordering::SeqCst) => {}
+                other => break other,
+            }
+        };
+        match removal {
+            Ok(()) | Err(TransportError::Timeout) => {}
             Err(TransportError::Cancelled) => break,
+            Err(_) if stop.load(Ordering::SeqCst) => break,
             Err(e) => emit(
-                &mut stdout,
                 json!({"time": now(), "reader": info.name, "ok": false, "error": e.to_string()}),
             ),
         }
@@ -187,19 +174,9 @@ pub fn watch(
     _reader: Option<&str>,
     _trace: Option<&PathBuf>,
     _db: &str,
-) -> Result<(), Failure> {
-    Err(Failure::new(
-        4,
+) -> CliResult {
+    Err(CliError::new(
+        crate::error::Exit::NoCard,
         "this cardap was built without PC/SC (feature `pcsc`)",
     ))
-}
-
-fn emit(out: &mut std::io::Stdout, v: serde_json::Value) {
-    let mut lock = out.lock();
-    let _ = writeln!(lock, "{v}");
-    let _ = lock.flush();
-}
-
-fn now() -> String {
-    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }

@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use cardap::UserId;
 use cardap_registry::{
@@ -12,44 +11,16 @@ use cardap_registry::{
 };
 use clap::{Args, Subcommand, ValueEnum};
 
-/// A failed command: the exit code of its class and one line for stderr.
-#[derive(Debug)]
-pub struct Failure {
-    /// 1 internal or registry, 2 usage, 3 input file, 4 no reader/card/pcscd,
-    /// 5 AP or file not on the card, 6 authentication, 7 other card status.
-    pub code: u8,
-    /// What failed.
-    pub message: String,
-}
+use crate::error::{CliError, CliResult, Exit};
 
-impl Failure {
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<RegistryError> for Failure {
+impl From<RegistryError> for CliError {
     fn from(e: RegistryError) -> Self {
-        let code = match &e {
-            RegistryError::Feed(_) => 3,
-            RegistryError::Invalid(_) | RegistryError::Location(_) => 2,
-            _ => 1,
+        let exit = match &e {
+            RegistryError::Feed(_) => Exit::File,
+            RegistryError::Invalid(_) | RegistryError::Location(_) => Exit::Usage,
+            _ => Exit::Internal,
         };
-        Self::new(code, format!("registry: {e}"))
-    }
-}
-
-/// Prints the failure and turns it into the process's exit code.
-pub fn exit(result: Result<(), Failure>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            eprintln!("cardap: {}", f.message.replace('\n', " "));
-            ExitCode::from(f.code)
-        }
+        CliError::new(exit, format!("registry: {e}"))
     }
 }
 
@@ -68,9 +39,9 @@ pub struct DbOpt {
 }
 
 /// Opens the registry a command names.
-pub fn open_db(db: &str) -> Result<Box<dyn Store>, Failure> {
+pub fn open_db(db: &str) -> CliResult<Box<dyn Store>> {
     cardap_registry::open(db)
-        .map_err(|e| Failure::new(1, format!("registry {}: {e}", redacted(db))))
+        .map_err(|e| CliError::internal(format!("registry {}: {e}", redacted(db))))
 }
 
 /// Parses a user ID argument (13 digits, check digit of PROFILE.md §3).
@@ -192,7 +163,7 @@ pub enum RevocationCmd {
     },
 }
 
-pub fn registry(cmd: RegistryCmd) -> Result<(), Failure> {
+pub fn registry(cmd: RegistryCmd) -> CliResult {
     match cmd {
         RegistryCmd::Add {
             user_id,
@@ -225,7 +196,7 @@ pub fn member_json(m: &Member) -> serde_json::Value {
     serde_json::json!({"user_id": m.user_id, "ap": m.ap, "member": m.member, "label": m.label})
 }
 
-pub fn revocation(cmd: RevocationCmd) -> Result<(), Failure> {
+pub fn revocation(cmd: RevocationCmd) -> CliResult {
     match cmd {
         RevocationCmd::Import { file, mode, db } => {
             let mode = if mode.full {
@@ -256,7 +227,7 @@ pub fn revocation(cmd: RevocationCmd) -> Result<(), Failure> {
         }
         RevocationCmd::Stats { db } => {
             let stats = open_db(&db.db)?.stats()?;
-            let v = serde_json::to_value(&stats).map_err(|e| Failure::new(1, e.to_string()))?;
+            let v = serde_json::to_value(&stats).map_err(|e| CliError::internal(e.to_string()))?;
             outln!("{v}");
             Ok(())
         }
@@ -264,7 +235,7 @@ pub fn revocation(cmd: RevocationCmd) -> Result<(), Failure> {
     }
 }
 
-fn import(file: &Path, mode: ImportMode, db: &str) -> Result<(), Failure> {
+fn import(file: &Path, mode: ImportMode, db: &str) -> CliResult {
     let feed = match Feed::from_path(file) {
         Ok(feed) => feed,
         Err(FeedError::Rows(rows)) => {
@@ -272,21 +243,18 @@ fn import(file: &Path, mode: ImportMode, db: &str) -> Result<(), Failure> {
             for row in &rows {
                 eprintln!("{}:{}: {}", file.display(), row.line, row.reason);
             }
-            return Err(Failure::new(
-                3,
-                format!(
-                    "{}: {} malformed row{}; nothing imported",
-                    file.display(),
-                    rows.len(),
-                    if rows.len() == 1 { "" } else { "s" }
-                ),
-            ));
+            return Err(CliError::file(format!(
+                "{}: {} malformed row{}; nothing imported",
+                file.display(),
+                rows.len(),
+                if rows.len() == 1 { "" } else { "s" }
+            )));
         }
         Err(e) => {
-            return Err(Failure::new(
-                3,
-                format!("{}: {e}; nothing imported", file.display()),
-            ));
+            return Err(CliError::file(format!(
+                "{}: {e}; nothing imported",
+                file.display()
+            )));
         }
     };
     let mut store = open_db(db)?;
@@ -300,7 +268,7 @@ fn import(file: &Path, mode: ImportMode, db: &str) -> Result<(), Failure> {
         bar.finish_and_clear();
     }
     let report = report?;
-    let v = serde_json::to_value(&report).map_err(|e| Failure::new(1, e.to_string()))?;
+    let v = serde_json::to_value(&report).map_err(|e| CliError::internal(e.to_string()))?;
     outln!("{v}");
     Ok(())
 }
@@ -319,27 +287,25 @@ fn progress_bar(total: u64) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn sync(from: Option<String>, db: &str) -> Result<(), Failure> {
+fn sync(from: Option<String>, db: &str) -> CliResult {
     let from = match from.or_else(|| std::env::var(cardap_registry::URL_ENV).ok()) {
         Some(url) if !url.is_empty() => url,
         _ => {
-            return Err(Failure::new(
-                2,
+            return Err(CliError::usage(
                 "revocation sync needs --from postgres://… or CARDAP_REGISTRY_URL",
             ));
         }
     };
     if is_postgres_url(db) {
-        return Err(Failure::new(
-            2,
+        return Err(CliError::usage(
             "revocation sync copies into a local SQLite file: --db FILE",
         ));
     }
     let mut local =
-        SqliteStore::open(db).map_err(|e| Failure::new(1, format!("registry {db}: {e}")))?;
+        SqliteStore::open(db).map_err(|e| CliError::internal(format!("registry {db}: {e}")))?;
     let mut server = open_db(&from)?;
     let report = cardap_registry::sync(server.as_mut(), &mut local)?;
-    let v = serde_json::to_value(&report).map_err(|e| Failure::new(1, e.to_string()))?;
+    let v = serde_json::to_value(&report).map_err(|e| CliError::internal(e.to_string()))?;
     outln!("{v}");
     Ok(())
 }

@@ -542,7 +542,7 @@ pub unsafe extern "C" fn cardap_registry_register(
             )
         };
         let record = c.run(|reader| reader.read(&p.profile))?;
-        let entry = Member::new(&record.user_id, &p.profile.name, member, label);
+        let entry = Member::new(record.user_id(), p.profile.name(), member, label);
         // SAFETY: forwarded from the caller.
         unsafe {
             with_state(registry, out_json, out_len, false, |s| {

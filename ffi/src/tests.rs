@@ -780,6 +780,7 @@ fn result_codes_are_stable_and_named() {
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
+            | R::NoKeys
             | R::Malformed
             | R::InvalidUserId
             | R::Tlv
@@ -795,7 +796,7 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 39);
+    assert_eq!(all.len(), 40);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);
@@ -808,6 +809,7 @@ fn result_codes_are_stable_and_named() {
     assert_eq!(R::RegistryStore as u32, 800);
     assert_eq!(R::MemberExists as u32, 803);
     assert_eq!(R::Unknown as u32, 999);
+    assert_eq!(R::NoKeys as u32, 403);
     for code in all {
         let (mut s, mut n) = (null(), 0);
         // SAFETY: valid out-parameters.
