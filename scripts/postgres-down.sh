@@ -3,7 +3,11 @@
 # state file, never by name) and removes its temporary directory.
 set -euo pipefail
 
-state="${CARDAP_POSTGRES_STATE:-${XDG_RUNTIME_DIR:-/tmp}/cardap-postgres.state}"
+# One state file per checkout, so that two checkouts on one machine each
+# stop only their own server.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+key="$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
+state="${CARDAP_POSTGRES_STATE:-${XDG_RUNTIME_DIR:-/tmp}/cardap-postgres-$key.state}"
 [[ -f "$state" ]] || exit 0
 # shellcheck disable=SC1090
 source "$state"

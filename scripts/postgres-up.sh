@@ -13,11 +13,15 @@
 #
 # Usage: eval "$(bash scripts/postgres-up.sh)"; …; bash scripts/postgres-down.sh
 # Environment: CARDAP_POSTGRES_STATE (state file, default
-# ${XDG_RUNTIME_DIR:-/tmp}/cardap-postgres.state), CARDAP_POSTGRES_PORT (a fixed
+# ${XDG_RUNTIME_DIR:-/tmp}/cardap-postgres-<checkout>.state), CARDAP_POSTGRES_PORT (a fixed
 # port instead of the first free one from 55432).
 set -euo pipefail
 
-state="${CARDAP_POSTGRES_STATE:-${XDG_RUNTIME_DIR:-/tmp}/cardap-postgres.state}"
+# One state file per checkout, so that two checkouts on one machine each
+# stop only their own server.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+key="$(printf '%s' "$root" | cksum | cut -d' ' -f1)"
+state="${CARDAP_POSTGRES_STATE:-${XDG_RUNTIME_DIR:-/tmp}/cardap-postgres-$key.state}"
 die() { echo "postgres-up: $*" >&2; exit 1; }
 
 if [[ -f "$state" ]]; then
