@@ -99,6 +99,8 @@ def main() -> int:
                     time.sleep(0.05)
             print(json.dumps(tap(registry, profile, open_card, reader), ensure_ascii=False), flush=True)
             done += 1
+            if args.taps is not None and done >= args.taps:
+                break
             if args.reader is not None:
                 while presence(args.reader):
                     time.sleep(0.05)
