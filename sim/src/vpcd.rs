@@ -20,7 +20,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-
 /// Asks the kernel to acknowledge at once (TCP_QUICKACK), so that each APDU
 /// does not wait for a delayed ACK. Only Linux-like systems have the option;
 /// elsewhere this does nothing.
