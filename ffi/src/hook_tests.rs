@@ -485,6 +485,10 @@ fn the_log_callback_gets_events_up_to_its_level_and_never_keys() {
         );
     }
     assert_eq!(read_with(ctx, absent, None), Err(R::ApNotFound));
+    // Events inside spans (the core's operations) name them and their fields.
+    tracing::info_span!("read", ap = "city-library").in_scope(|| {
+        tracing::info!(target: "cardap::test", apdus = 2, "inside");
+    });
     // Info and above only.
     assert_eq!(
         // SAFETY: a live callback (or NULL); the user data is a tag.
@@ -523,6 +527,12 @@ fn the_log_callback_gets_events_up_to_its_level_and_never_keys() {
             .iter()
             .filter(ours)
             .any(|e| e.0 == 2 && e.2.starts_with("read: AP F0434152444150430099")),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.1 == "cardap::test" && e.2 == "read{ap=city-library}: inside apdus=2"),
         "{events:?}"
     );
     let later = events.get(before..at_off).unwrap();
