@@ -9,9 +9,8 @@ use std::ffi::{c_char, c_void};
 use std::ptr::{null, null_mut};
 use std::sync::Mutex;
 
-use cardap_core::auth::{KeyProvider, StaticKeys};
-use cardap_core::crypto::{SecretKey, Suite};
 use cardap_core::transport::Transport;
+use cardap_core::{KeyProvider, SecretKey, StaticKeys, Suite};
 use cardap_sim::VirtualCard;
 
 use crate::*;
@@ -374,7 +373,7 @@ fn a_key_provider_authenticates_type_a_and_d_without_keys_in_the_profile() {
     ] {
         let p = profile(&keyless(text));
         // Without keys the read is refused.
-        assert_eq!(read_with(ctx, p, None), Err(R::ProfileInvalid));
+        assert_eq!(read_with(ctx, p, None), Err(R::NoKeys));
         let h = hsm_with(suite, e, m, false);
         let k = provider(code, &h);
         assert_eq!(read_with(ctx, p, Some(k)), Ok(expected(text)));
