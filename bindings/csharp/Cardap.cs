@@ -24,6 +24,8 @@ namespace Cardap
         OutOfRange = 105,
         NotFound = 106,
         Unsupported = 107,
+        /// <summary>The context is in use by another thread.</summary>
+        Busy = 108,
         CardRemoved = 200,
         CardReset = 201,
         NoCard = 202,

@@ -74,6 +74,7 @@ class Result(enum.IntEnum):
     OUT_OF_RANGE = 105
     NOT_FOUND = 106
     UNSUPPORTED = 107
+    BUSY = 108
     CARD_REMOVED = 200
     CARD_RESET = 201
     NO_CARD = 202
