@@ -34,6 +34,8 @@ namespace Cardap
         NotFound = 106,
         /// <summary>libcardap was built without this feature.</summary>
         Unsupported = 107,
+        /// <summary>The object is in use by another thread (the wrapper's objects wait instead).</summary>
+        Busy = 108,
         /// <summary>The card was removed.</summary>
         CardRemoved = 200,
         /// <summary>The card was reset.</summary>
@@ -108,7 +110,13 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardapException(ResultCode code, string message) : base(message) { Code = code; }
+        /// <param name="innerException">What caused it, such as an exception thrown by a
+        /// transport delegate or a key provider; may be null.</param>
+        public CardapException(ResultCode code, string message, Exception innerException = null)
+            : base(message, innerException)
+        {
+            Code = code;
+        }
 
         /// <summary>The C result code.</summary>
         public ResultCode Code { get; }
@@ -120,7 +128,20 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardapArgumentException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardapArgumentException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
+    }
+
+    /// <summary>libcardap was built without this feature (PC/SC, virtual cards).</summary>
+    public class UnsupportedException : CardapException
+    {
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public UnsupportedException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The reader or the link failed (2xx codes).</summary>
@@ -129,7 +150,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public TransportException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public TransportException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The card was removed or reset: its security state is lost.</summary>
@@ -138,7 +161,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardRemovedException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardRemovedException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>No card is in the reader.</summary>
@@ -147,7 +172,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public NoCardException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public NoCardException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The reader is unknown or gone.</summary>
@@ -156,7 +183,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public ReaderUnavailableException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ReaderUnavailableException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The smart-card service (pcscd) is not running.</summary>
@@ -165,7 +194,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public ServiceUnavailableException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ServiceUnavailableException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A wait ended at its timeout (<see cref="ResultCode.Timeout"/>).</summary>
@@ -174,7 +205,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardapTimeoutException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardapTimeoutException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The card refused a command (3xx codes).</summary>
@@ -183,7 +216,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The card answered with an error status word.</summary>
@@ -193,7 +228,9 @@ namespace Cardap
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
         /// <param name="statusWord">The card's status word, when known.</param>
-        public StatusWordException(ResultCode code, string message, ushort? statusWord) : base(code, message)
+        /// <param name="innerException">What caused it; may be null.</param>
+        public StatusWordException(ResultCode code, string message, ushort? statusWord, Exception innerException = null)
+            : base(code, message, innerException)
         {
             StatusWord = statusWord;
         }
@@ -208,7 +245,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public ApNotFoundException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ApNotFoundException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Authentication, secure messaging or cryptography failed (4xx codes).</summary>
@@ -217,7 +256,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardapSecurityException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardapSecurityException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Mutual authentication failed (wrong keys, or not the expected card).</summary>
@@ -226,7 +267,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public MutualAuthenticationException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public MutualAuthenticationException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A protected response did not verify; none of its data are returned.</summary>
@@ -235,7 +278,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public IntegrityException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public IntegrityException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Data read from the card are malformed (5xx codes).</summary>
@@ -244,7 +289,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardDataException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardDataException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A profile is invalid or cannot be read (6xx codes).</summary>
@@ -253,7 +300,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public ProfileException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ProfileException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A virtual card description is invalid or cannot be read (7xx codes).</summary>
@@ -262,7 +311,9 @@ namespace Cardap
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
-        public CardDescriptionException(ResultCode code, string message) : base(code, message) { }
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardDescriptionException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Conversions and error mapping shared by the wrapper classes.</summary>
@@ -319,7 +370,7 @@ namespace Cardap
             return Utf8(text, len);
         }
 
-        internal static CardapException Exception(ResultCode code, string message, ushort? sw)
+        internal static CardapException Exception(ResultCode code, string message, ushort? sw, Exception inner = null)
         {
             if (string.IsNullOrEmpty(message))
             {
@@ -327,40 +378,43 @@ namespace Cardap
             }
             switch (code)
             {
+                case ResultCode.Unsupported:
+                    return new UnsupportedException(code, message, inner);
                 case ResultCode.CardRemoved:
                 case ResultCode.CardReset:
-                    return new CardRemovedException(code, message);
+                    return new CardRemovedException(code, message, inner);
                 case ResultCode.NoCard:
-                    return new NoCardException(code, message);
+                    return new NoCardException(code, message, inner);
                 case ResultCode.ReaderUnavailable:
-                    return new ReaderUnavailableException(code, message);
+                    return new ReaderUnavailableException(code, message, inner);
                 case ResultCode.Timeout:
-                    return new CardapTimeoutException(code, message);
+                    return new CardapTimeoutException(code, message, inner);
                 case ResultCode.ServiceUnavailable:
-                    return new ServiceUnavailableException(code, message);
+                    return new ServiceUnavailableException(code, message, inner);
                 case ResultCode.CardStatus:
-                    return new StatusWordException(code, message, sw);
+                    return new StatusWordException(code, message, sw, inner);
                 case ResultCode.ApNotFound:
-                    return new ApNotFoundException(code, message);
+                    return new ApNotFoundException(code, message, inner);
                 case ResultCode.AuthFailed:
-                    return new MutualAuthenticationException(code, message);
+                    return new MutualAuthenticationException(code, message, inner);
                 case ResultCode.SecureMessaging:
-                    return new IntegrityException(code, message);
+                    return new IntegrityException(code, message, inner);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
+                case ResultCode.Busy:
                 case ResultCode.Unknown:
-                    return new CardapException(code, message);
+                    return new CardapException(code, message, inner);
             }
             switch ((uint)code / 100)
             {
-                case 1: return new CardapArgumentException(code, message);
-                case 2: return new TransportException(code, message);
-                case 3: return new CardException(code, message);
-                case 4: return new CardapSecurityException(code, message);
-                case 5: return new CardDataException(code, message);
-                case 6: return new ProfileException(code, message);
-                case 7: return new CardDescriptionException(code, message);
-                default: return new CardapException(code, message);
+                case 1: return new CardapArgumentException(code, message, inner);
+                case 2: return new TransportException(code, message, inner);
+                case 3: return new CardException(code, message, inner);
+                case 4: return new CardapSecurityException(code, message, inner);
+                case 5: return new CardDataException(code, message, inner);
+                case 6: return new ProfileException(code, message, inner);
+                case 7: return new CardDescriptionException(code, message, inner);
+                default: return new CardapException(code, message, inner);
             }
         }
 
@@ -389,10 +443,14 @@ namespace Cardap
     internal sealed class ContextHandle : SafeHandle
     {
         public ContextHandle() : base(IntPtr.Zero, true) { }
+        /// <summary>What the native context calls back (a transport delegate):
+        /// alive as long as the handle.</summary>
+        internal object KeepAlive;
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
         protected override unsafe bool ReleaseHandle()
         {
             NativeMethods.cardap_context_free((cardap_context*)handle);
+            KeepAlive = null;
             return true;
         }
         internal void Set(IntPtr h) { SetHandle(h); }
@@ -631,7 +689,7 @@ namespace Cardap
     /// <summary>A card to read: a card in a PC/SC reader, or an in-process virtual
     /// card. Operations are serialized by a lock, so a context may be shared by
     /// threads; each operation is one card transaction. Dispose it when done.</summary>
-    public sealed unsafe class Context : IDisposable
+    public sealed unsafe partial class Context : IDisposable
     {
         private readonly ContextHandle handle;
         private readonly object gate = new object();
@@ -707,8 +765,9 @@ namespace Cardap
             }
         }
 
-        private static CardapException Failure(cardap_context* ctx, cardap_result result)
+        private CardapException Failure(cardap_context* ctx, cardap_result result, Exception inner = null)
         {
+            inner = inner ?? TakeCallbackFailure();
             byte* text;
             UIntPtr len;
             string message = "";
@@ -722,13 +781,22 @@ namespace Cardap
             {
                 statusWord = sw;
             }
-            return Interop.Exception((ResultCode)(uint)result, message, statusWord);
+            return Interop.Exception((ResultCode)(uint)result, message, statusWord, inner);
         }
 
         /// <summary>Reads the AP a profile describes (SELECT, mutual authentication
         /// where needed, protected reads, user-ID check), in one transaction.</summary>
+        /// <param name="profile">Which AP to read and how.</param>
+        /// <returns>The record read.</returns>
         /// <exception cref="CardapException">A subclass saying what failed.</exception>
         public Record Read(Profile profile)
+        {
+            return ReadWith(profile, (ctx, prof, rec) => NativeMethods.cardap_context_read(ctx, prof, rec));
+        }
+
+        private delegate cardap_result ReadCall(cardap_context* ctx, cardap_profile* prof, cardap_record** rec);
+
+        private Record ReadWith(Profile profile, ReadCall call)
         {
             if (profile == null) throw new ArgumentNullException("profile");
             lock (gate)
@@ -737,12 +805,12 @@ namespace Cardap
                     Handles.Use(profile.Handle, "Profile", prof =>
                     {
                         cardap_record* rec = null;
-                        cardap_result r = NativeMethods.cardap_context_read(
-                            (cardap_context*)ctx, (cardap_profile*)prof, &rec);
+                        cardap_result r = call((cardap_context*)ctx, (cardap_profile*)prof, &rec);
                         if (r != cardap_result.Ok)
                         {
                             throw Failure((cardap_context*)ctx, r);
                         }
+                        TakeCallbackFailure();
                         try
                         {
                             return CopyRecord(rec);
@@ -819,6 +887,7 @@ namespace Cardap
                     {
                         throw Failure((cardap_context*)ctx, r);
                     }
+                    TakeCallbackFailure();
                     try
                     {
                         var entries = new List<ApEntry>();

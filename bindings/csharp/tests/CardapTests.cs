@@ -229,7 +229,8 @@ static class CardapTests
         {
             var types = new[]
             {
-                typeof(CardapException), typeof(CardapArgumentException), typeof(TransportException),
+                typeof(CardapException), typeof(CardapArgumentException), typeof(UnsupportedException),
+                typeof(TransportException),
                 typeof(CardRemovedException), typeof(NoCardException), typeof(ReaderUnavailableException),
                 typeof(ServiceUnavailableException), typeof(CardapTimeoutException), typeof(CardException),
                 typeof(StatusWordException), typeof(ApNotFoundException), typeof(CardapSecurityException),

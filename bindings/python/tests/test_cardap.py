@@ -142,6 +142,24 @@ def test_profile_errors():
     assert "missing.toml" in e.value.message
 
 
+def test_error_texts_name_the_operation_not_the_c_function(card):
+    failures = []
+    for attempt in (
+        lambda: cardap.Profile.from_file(PROFILES / "missing.toml"),
+        lambda: cardap.Profile.from_str("x"),
+        lambda: cardap.Context.virtual_card_from_str("[[ap]]"),
+        lambda: cardap.Context.from_transport(lambda c: b"", atr=bytes(40)),
+        lambda: card.read(cardap.Profile.from_str((PROFILES / "library.toml").read_text().replace("43 00 01", "43 00 99"))),
+    ):
+        with pytest.raises(cardap.CardapError) as e:
+            attempt()
+        failures.append(str(e.value))
+    assert failures[0].startswith("load profile: ") and "missing.toml" in failures[0]
+    assert failures[2].startswith("open virtual card: ")
+    for text in failures:
+        assert "cardap_" not in text and text == text.strip() and ": " in text
+
+
 def test_card_description_errors():
     with pytest.raises(cardap.CardDescriptionError) as e:
         cardap.Context.virtual_card_from_str('[[ap]]\ntype = "Q"\n')
