@@ -132,7 +132,7 @@ mcs -nologo -warnaserror+ -unsafe -target:library -doc:"$cs/Cardap.xml" -out:"$c
   { cat "$out/mcs.log"; fail "mcs Cardap.dll"; }
 ! grep -q CS1591 "$out/mcs.log" || fail "public members without XML docs"
 ! grep -q NoWarn bindings/csharp/Cardap.csproj || fail "Cardap.csproj suppresses warnings (NoWarn)"
-mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/CardapTests.exe" bindings/csharp/tests/CardapTests.cs
+mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/CardapTests.exe" bindings/csharp/tests/*.cs
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/ReadAp.exe" examples/csharp/ReadAp.cs
 cp "$prefix/lib/libcardap.so" "$cs/"
 CARDAP_TEST_READER='' mono "$cs/CardapTests.exe" examples

@@ -4,7 +4,7 @@
 //   CardapTests.exe EXAMPLES_DIR     (the repository's examples/ directory)
 //
 // With CARDAP_TEST_READER set, also reads the demo card through that PC/SC
-// reader. Ends with "N passed, M failed"; exits 1 on any failure.
+// reader; tests/HookTests.cs says what else its tests of the hooks need. Ends with "N passed, M failed"; exits 1 on any failure.
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -305,6 +305,8 @@ static class CardapTests
             {
             }
         });
+
+        HookTests.RunAll(Run, examples, LibraryJson, KioskJson);
 
         string reader = Environment.GetEnvironmentVariable("CARDAP_TEST_READER");
         if (!string.IsNullOrEmpty(reader))
