@@ -301,6 +301,21 @@ fn read(
     keys: Option<&dyn cardap_core::auth::KeyProvider>,
 ) -> Result<RecordInner, Failure> {
     let mut state = context.lock()?;
+    if let (Some(k), Some(auth)) = (keys, &profile.auth)
+        && k.suite() != auth.suite
+    {
+        let failure = Failure::new(
+            cardap_result::AuthFailed,
+            format!(
+                "the key provider's suite ({:?}) is not the profile's ({:?})",
+                k.suite(),
+                auth.suite
+            ),
+        );
+        state.last_error = Some(Text::new(&format!("read: {}", failure.message)));
+        state.last_status_word = None;
+        return Err(failure);
+    }
     tracing::debug!(
         target: "cardap::ffi",
         "read: AP {} (type {:?}, AID {})",

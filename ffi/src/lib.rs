@@ -43,6 +43,8 @@
 mod args;
 mod context;
 mod handle;
+#[cfg(test)]
+mod hook_tests;
 mod json;
 mod keys;
 mod list;

@@ -206,6 +206,9 @@ fn wait(
     let cancelled = || cancel.is_some_and(|c| c.is_triggered());
     let cancelled_failure = || Failure::new(cardap_result::Cancelled, "cancelled");
     let timeout_failure = || Failure::new(cardap_result::Timeout, "no card came in time");
+    if cancelled() {
+        return Err(cancelled_failure());
+    }
     let monitor = ReaderMonitor::new()?;
     let _registration = cancel.map(|c| {
         let canceller = monitor.canceller();
