@@ -21,7 +21,8 @@
 #
 # Run it as `bash scripts/test-ffi.sh`. Environment: CARDAP_FFI_PCSC (1),
 # CARDAP_FFI_VPCD_PORT (35964, reader "Virtual PCD 00 01"; the core's own
-# PC/SC tests use the first slot), CARGO_TARGET_DIR.
+# PC/SC tests use the first slot, which the bindings' tests of waiting for a
+# card use empty), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -49,6 +50,9 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+
+# The CLI serves the demo card to the bindings' transport tests (cardap sim).
+export CARDAP_BIN=$bin/cardap
 
 step "dependencies"
 bash scripts/ffi-deps.sh
@@ -190,6 +194,11 @@ if [[ ${CARDAP_FFI_PCSC:-1} == 1 ]]; then
   done
   present || { cat "$out/sim.log" >&2; fail "the card did not appear in $reader"; }
   export CARDAP_TEST_READER=$reader
+  # The other vpcd slot stays empty: the tests of waiting for a card time
+  # out and cancel there, and insert a card by starting `cardap sim` on it.
+  empty_port=$((port == 35963 ? 35964 : 35963))
+  export CARDAP_TEST_EMPTY_PORT=$empty_port
+  export CARDAP_TEST_EMPTY_READER="Virtual PCD 00 0$((empty_port - 35963))"
 
   step "PC/SC: C test program under valgrind, pytest, C# tests"
   "${valgrind[@]}" "$out/abi_test" examples
