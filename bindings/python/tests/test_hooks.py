@@ -184,6 +184,21 @@ def test_transport_exceptions_become_transport_errors(vpcd_card):
         assert card.read(profile("library")).to_json() == LIBRARY_JSON
 
 
+def test_transport_callable_using_its_own_context_gets_busy(vpcd_card):
+    holder = {}
+
+    def transmit(command: bytes) -> bytes:
+        holder["card"].read(profile("library"))
+        return vpcd_card.transmit(command)
+
+    with cardap.Context.from_transport(transmit) as card:
+        holder["card"] = card
+        with pytest.raises(cardap.TransportError) as e:
+            card.read(profile("library"))
+        assert isinstance(e.value.__cause__, cardap.CardapError)
+        assert e.value.__cause__.code is cardap.Result.BUSY
+
+
 @pytest.mark.parametrize("reply", ["9000", b"\x90", b"\x00" * 70000, None])
 def test_transport_bad_replies_are_transport_errors(reply):
     with cardap.Context.from_transport(lambda command: reply) as card:  # type: ignore[arg-type,return-value]

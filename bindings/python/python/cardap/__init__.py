@@ -597,7 +597,9 @@ class Context(_Handle):
 
     def __init__(self, raw: Any, keepalive: Any = None) -> None:
         super().__init__(raw, keepalive)
-        self._lock = threading.Lock()
+        # Reentrant: a callback that uses its own context gets BUSY from
+        # libcardap instead of a deadlock.
+        self._lock = threading.RLock()
         # What a Python callback of this context raised, for the exception's
         # __cause__.
         self._failures = _CallbackFailures()
