@@ -17,6 +17,11 @@ code (:class:`Result`) and a message that never holds key material.
 Thread safety: profiles and records are immutable and may be shared; a
 context serializes its operations with a lock, so it may be shared too (one
 card transaction runs at a time).
+
+Embedding hooks: :meth:`Context.from_transport` (your own transport, a
+callable), :func:`wait_for_card` with :class:`Cancel`, :class:`KeyProvider`
+(keys kept in your HSM or SAM) and :func:`enable_logging` (log events on the
+``logging`` logger ``"cardap"``).
 """
 
 from __future__ import annotations
@@ -687,6 +692,10 @@ class Context(_Handle):
         message = message or _last_error() or _result_text(code)
         cls = _exception_class(code)
         cause = self._failures.take()
+        if cause is not None and not isinstance(cause, Exception):
+            # Ctrl-C (KeyboardInterrupt) or SystemExit inside a callback ended
+            # the operation: it goes on as itself.
+            raise cause
         if cls is StatusError:
             sw = ffi.new("uint16_t *")
             found = lib.cardap_context_last_status_word(raw, sw) == Result.OK
