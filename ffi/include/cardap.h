@@ -581,9 +581,11 @@ cardap_result cardap_context_list(struct cardap_context *context, struct cardap_
 
 /**
  * The message of the context's last operation (`cardap_context_read`,
- * `cardap_context_list`) if it failed, or an empty string if it succeeded
- * or none ran yet. NUL-terminated, borrowed from the context until its next
- * operation or `cardap_context_free`. Never holds key material.
+ * `cardap_context_read_with_keys`, `cardap_context_list`) if it failed, or
+ * an empty string if it succeeded or none ran yet: the operation and the
+ * problem, e.g. `read: AP F0…99 is not on the card`. NUL-terminated,
+ * borrowed from the context until its next operation (on any thread) or
+ * `cardap_context_free`. Never holds key material.
  *
  * Thread safety: a context runs one call at a time; a call made meanwhile
  * from another thread returns `CARDAP_RESULT_BUSY`.
