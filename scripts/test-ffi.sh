@@ -161,6 +161,9 @@ step "C under valgrind memcheck"
 valgrind=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
 CARDAP_TEST_READER='' "${valgrind[@]}" "$out/abi_test" examples
 "${valgrind[@]}" "$out/hooks_test" examples
+# Natively too: valgrind runs one thread at a time, so only a native run has
+# the two threads really contend for the context.
+"$out/hooks_test" examples | grep 'two threads'
 profiles=(library kiosk evacuee)
 for p in "${profiles[@]}"; do
   "${valgrind[@]}" "$out/read_ap" --profile "examples/profiles/$p.toml" \
