@@ -285,6 +285,17 @@ static class HookTests
             Console.WriteLine("skip transport delegate tests: set CARDAP_BIN");
         }
 
+        run("Suite matches the header's cardap_suite", () =>
+        {
+            string header = File.ReadAllText(Path.Combine(examples, "..", "ffi", "include", "cardap.h"));
+            var found = System.Text.RegularExpressions.Regex.Matches(header, @"CARDAP_SUITE_(\w+) = (\d+)")
+                .Cast<System.Text.RegularExpressions.Match>()
+                .ToDictionary(m => m.Groups[1].Value, m => uint.Parse(m.Groups[2].Value));
+            var ours = new Dictionary<string, Suite> { { "3DES", Suite.TripleDes }, { "AES128", Suite.Aes128 }, { "AES256", Suite.Aes256 } };
+            Check(found.Count == ours.Count && Enum.GetValues(typeof(Suite)).Length == ours.Count, "count");
+            foreach (var pair in ours) Check(found[pair.Key] == (uint)pair.Value, pair.Key);
+        });
+
         run("key provider in C# reads Type A and D; the profile holds no keys", () =>
         {
             using (var ctx = Context.VirtualCard(card))

@@ -307,6 +307,13 @@ encoding = "ascii"
 """
 
 
+def test_suites_match_the_header():
+    from cardap._native import lib
+
+    consts = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_SUITE_")}
+    assert consts == {f"CARDAP_SUITE_{s.label.upper()}": s.value for s in cardap.Suite}
+
+
 def test_key_provider_3des():
     keys = SoftKeys(cardap.Suite.TDES, bytes.fromhex("0123456789ABCDEFFEDCBA9876543210"),
                     bytes.fromhex("0F1E2D3C4B5A69788796A5B4C3D2E1F0"))
