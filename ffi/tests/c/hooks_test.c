@@ -421,8 +421,8 @@ static void waits(const char *reader) {
   cardap_card_event *event = NULL;
   double start = now();
   CHECK_CODE(cardap_wait_for_card(reader, 500, NULL, &event), CARDAP_RESULT_TIMEOUT);
-  double waited = now() - start;
-  CHECK(waited >= 0.5 && waited < 5.0);
+  double timed_out = now() - start;
+  CHECK(timed_out >= 0.5 && timed_out < 5.0);
   CHECK(event == NULL);
 
   cardap_cancel *cancel = NULL;
@@ -431,13 +431,13 @@ static void waits(const char *reader) {
   CHECK(pthread_create(&t, NULL, trigger_later, cancel) == 0);
   start = now();
   CHECK_CODE(cardap_wait_for_card(reader, 0, cancel, &event), CARDAP_RESULT_CANCELLED);
-  waited = now() - start;
+  double waited = now() - start;
   void *triggered = NULL;
   pthread_join(t, &triggered);
   CHECK(triggered == cancel);
   CHECK(waited >= 0.25 && waited < 5.0);
   cardap_cancel_free(cancel);
-  printf("timeout after %.2f s; cancelled from another thread after %.2f s\n", 0.5, waited);
+  printf("timeout after %.2f s; cancelled from another thread after %.2f s\n", timed_out, waited);
 
   /* The card the test script inserts. */
   printf("waiting\n");
