@@ -400,6 +400,7 @@ static class HookTests
             Check(ev.Reader == reader, ev.Reader);
             Check(ev.Atr.Length > 4 && ev.Atr[0] == 0x3B, "ATR");
             Check(Card.WaitForCard(reader.ToLowerInvariant(), TimeSpan.FromSeconds(5)).Reader == reader, "by part of the name");
+            Check(Card.WaitForCard(null, TimeSpan.FromSeconds(5)).Reader == reader, "any reader: the one holding a card");
         });
 
         run("a PC/SC transport of our own (P/Invoke to libpcsclite) reads Type C, A and D", () =>

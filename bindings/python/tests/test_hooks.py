@@ -470,6 +470,8 @@ def test_pcsc_wait_for_a_present_card():
     assert event.atr[:1] == b"\x3B" and len(event.atr) > 4
     assert event == cardap.wait_for_card(READER.lower(), timeout=5)
     assert hash(event) == hash(cardap.CardEvent(event.reader, event.atr))
+    # Any reader: the one holding a card.
+    assert cardap.wait_for_card(timeout=5) == event
 
 
 @empty
