@@ -50,14 +50,14 @@ if [[ -z "$(pcscd_pids)" ]]; then
   rm -f "$socket" /run/pcscd/pcscd.pid /run/pcscd/pcscd.pub
   mkdir -p "$(dirname "$state")"
   # setsid: its own session, so a Ctrl-C in the caller's terminal does not
-  # reach it; setsid execs pcscd, so $! is pcscd's PID. Descriptors above 2
-  # are closed first: pcscd would otherwise inherit the caller's
-  # `flock /tmp/cardap-pcscd.lock` descriptor and hold the machine-wide lock
-  # for as long as it runs.
+  # reach it; setsid execs pcscd, so $! is pcscd's PID.
+  # Inherited descriptors beyond 0-2 are closed first: a daemon that kept a
+  # caller's lock file open (say, `flock LOCK bash scripts/pcscd-up.sh`)
+  # would hold that lock for as long as it runs.
   (
     for fd in /proc/self/fd/*; do
       fd=${fd##*/}
-      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+      if [[ $fd -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
     done
     exec setsid pcscd --foreground </dev/null >"$logfile" 2>&1
   ) &

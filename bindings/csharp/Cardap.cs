@@ -70,6 +70,8 @@ namespace Cardap
         SecureMessaging = 401,
         /// <summary>A cryptographic operation failed.</summary>
         Crypto = 402,
+        /// <summary>The AP needs keys and neither the profile nor a key provider gives them.</summary>
+        NoKeys = 403,
         /// <summary>Data from the card are malformed.</summary>
         Malformed = 500,
         /// <summary>The user ID on the card is invalid.</summary>
@@ -283,6 +285,18 @@ namespace Cardap
             : base(code, message, innerException) { }
     }
 
+    /// <summary>The AP needs keys, and neither the profile nor an
+    /// <see cref="IKeyProvider"/> gives them.</summary>
+    public class NoKeysException : CardapSecurityException
+    {
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public NoKeysException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
+    }
+
     /// <summary>Data read from the card are malformed (5xx codes).</summary>
     public class CardDataException : CardapException
     {
@@ -399,6 +413,8 @@ namespace Cardap
                     return new MutualAuthenticationException(code, message, inner);
                 case ResultCode.SecureMessaging:
                     return new IntegrityException(code, message, inner);
+                case ResultCode.NoKeys:
+                    return new NoKeysException(code, message, inner);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
                 case ResultCode.Busy:

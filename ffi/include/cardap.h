@@ -184,6 +184,11 @@ enum cardap_result
    */
   CARDAP_RESULT_CRYPTO = 402,
   /**
+   * The AP needs mutual authentication and neither the profile nor the
+   * caller supplied keys.
+   */
+  CARDAP_RESULT_NO_KEYS = 403,
+  /**
    * Data read from the AP are malformed.
    */
   CARDAP_RESULT_MALFORMED = 500,
@@ -425,8 +430,8 @@ typedef cardap_result (*cardap_mac_fn)(void *userdata,
 /**
  * Receives one log event. `level`: 1 error, 2 warn, 3 info, 4 debug,
  * 5 trace. `target` is where it comes from (`cardap::ffi`, `cardap::…`),
- * `message` the text with its fields (`key=value`) and the names of the
- * operations it belongs to first (`read: …`). Neither is NUL-terminated
+ * `message` the text with its fields (`key=value`), after the operations it
+ * belongs to (`read{ap=city-library}: …`). Neither is NUL-terminated
  * and both are valid only during the call. Events never carry key
  * material, PINs or card data.
  */

@@ -5,8 +5,8 @@
 use std::ffi::{c_char, c_void};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use cardap_core::ap::{LengthMode, Reader};
 use cardap_core::transport::Transport;
+use cardap_core::{Card, LengthMode};
 
 use crate::args::{self, optional_text, out, write_buffer};
 use crate::handle::{Opaque, Table, free_handle};
@@ -84,7 +84,7 @@ impl ContextState {
     fn run<T>(
         &mut self,
         operation: &'static str,
-        op: impl FnOnce(&mut Reader<&mut (dyn Transport + Send + 'static)>) -> cardap_core::Result<T>,
+        op: impl FnOnce(&mut Card<&mut (dyn Transport + Send + 'static)>) -> cardap_core::Result<T>,
     ) -> Result<T, Failure> {
         let mode = if self.short_apdus {
             LengthMode::Short
@@ -93,7 +93,7 @@ impl ContextState {
         };
         self.last_error = None;
         self.last_status_word = None;
-        let mut reader = Reader::new(&mut *self.transport).with_length_mode(mode);
+        let mut reader = Card::new(&mut *self.transport).with_length_mode(mode);
         op(&mut reader).map_err(|e| {
             if let cardap_core::Error::Status { sw, .. } = &e {
                 self.last_status_word = Some(sw.to_u16());
@@ -298,18 +298,18 @@ const MAX_ATR_LEN: usize = 33;
 fn read(
     context: &ContextInner,
     profile: &cardap_core::Profile,
-    keys: Option<&dyn cardap_core::auth::KeyProvider>,
+    keys: Option<&dyn cardap_core::KeyProvider>,
 ) -> Result<RecordInner, Failure> {
     let mut state = context.lock()?;
-    if let (Some(k), Some(auth)) = (keys, &profile.auth)
-        && k.suite() != auth.suite
+    if let (Some(k), Some(auth)) = (keys, profile.auth())
+        && k.suite() != auth.suite()
     {
         let failure = Failure::new(
             cardap_result::AuthFailed,
             format!(
                 "the key provider's suite ({:?}) is not the profile's ({:?})",
                 k.suite(),
-                auth.suite
+                auth.suite()
             ),
         );
         state.last_error = Some(Text::new(&format!("read: {}", failure.message)));
@@ -319,19 +319,19 @@ fn read(
     tracing::debug!(
         target: "cardap::ffi",
         "read: AP {} (type {:?}, AID {})",
-        profile.name,
-        profile.kind,
-        hex::encode_upper(&profile.aid)
+        profile.name(),
+        profile.ap_type(),
+        hex::encode_upper(profile.aid())
     );
     let record = state.run("read", |reader| match keys {
-        Some(k) => reader.read_with_keys(profile, Some(k)),
+        Some(k) => reader.read_with_keys(profile, k),
         None => reader.read(profile),
     })?;
     tracing::info!(
         target: "cardap::ffi",
         "read: AP {} read in {} APDUs",
-        profile.name,
-        record.apdus
+        profile.name(),
+        record.apdus()
     );
     Ok(RecordInner::new(&record))
 }

@@ -9,9 +9,8 @@ use std::ffi::{c_char, c_void};
 use std::ptr::{null, null_mut};
 use std::sync::Mutex;
 
-use cardap_core::auth::{KeyProvider, StaticKeys};
-use cardap_core::crypto::{SecretKey, Suite};
 use cardap_core::transport::Transport;
+use cardap_core::{KeyProvider, SecretKey, StaticKeys, Suite};
 use cardap_sim::VirtualCard;
 
 use crate::*;
@@ -374,7 +373,7 @@ fn a_key_provider_authenticates_type_a_and_d_without_keys_in_the_profile() {
     ] {
         let p = profile(&keyless(text));
         // Without keys the read is refused.
-        assert_eq!(read_with(ctx, p, None), Err(R::ProfileInvalid));
+        assert_eq!(read_with(ctx, p, None), Err(R::NoKeys));
         let h = hsm_with(suite, e, m, false);
         let k = provider(code, &h);
         assert_eq!(read_with(ctx, p, Some(k)), Ok(expected(text)));
@@ -485,6 +484,10 @@ fn the_log_callback_gets_events_up_to_its_level_and_never_keys() {
         );
     }
     assert_eq!(read_with(ctx, absent, None), Err(R::ApNotFound));
+    // Events inside spans (the core's operations) name them and their fields.
+    tracing::info_span!("read", ap = "city-library").in_scope(|| {
+        tracing::info!(target: "cardap::test", apdus = 2, "inside");
+    });
     // Info and above only.
     assert_eq!(
         // SAFETY: a live callback (or NULL); the user data is a tag.
@@ -523,6 +526,12 @@ fn the_log_callback_gets_events_up_to_its_level_and_never_keys() {
             .iter()
             .filter(ours)
             .any(|e| e.0 == 2 && e.2.starts_with("read: AP F0434152444150430099")),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.1 == "cardap::test" && e.2 == "read{ap=city-library}: inside apdus=2"),
         "{events:?}"
     );
     let later = events.get(before..at_off).unwrap();

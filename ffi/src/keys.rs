@@ -4,8 +4,9 @@
 
 use std::ffi::c_void;
 
-use cardap_core::auth::{AuthError, KeyProvider};
-use cardap_core::crypto::Suite;
+use cardap_core::KeyProvider;
+use cardap_core::Suite;
+use cardap_core::error::AuthError;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::args::out;

@@ -18,8 +18,8 @@ use crate::result::{Failure, cardap_result};
 
 /// Receives one log event. `level`: 1 error, 2 warn, 3 info, 4 debug,
 /// 5 trace. `target` is where it comes from (`cardap::ffi`, `cardap::…`),
-/// `message` the text with its fields (`key=value`) and the names of the
-/// operations it belongs to first (`read: …`). Neither is NUL-terminated
+/// `message` the text with its fields (`key=value`), after the operations it
+/// belongs to (`read{ap=city-library}: …`). Neither is NUL-terminated
 /// and both are valid only during the call. Events never carry key
 /// material, PINs or card data.
 pub type cardap_log_fn = Option<
@@ -108,6 +108,8 @@ impl Fields {
 
 struct SpanData {
     name: &'static str,
+    /// The span's fields as `key=value`, in the order recorded.
+    fields: Fields,
     refs: usize,
 }
 
@@ -147,17 +149,24 @@ impl Subscriber for Forwarder {
 
     fn new_span(&self, span: &Attributes<'_>) -> Id {
         let id = self.next.fetch_add(1, Ordering::Relaxed).max(1);
+        let mut fields = Fields::default();
+        span.record(&mut fields);
         self.spans().insert(
             id,
             SpanData {
                 name: span.metadata().name(),
+                fields,
                 refs: 1,
             },
         );
         Id::from_u64(id)
     }
 
-    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        if let Some(s) = self.spans().get_mut(&span.into_u64()) {
+            values.record(&mut s.fields);
+        }
+    }
 
     fn record_follows_from(&self, _: &Id, _: &Id) {}
 
@@ -175,6 +184,11 @@ impl Subscriber for Forwarder {
                 for id in stack.iter() {
                     if let Some(s) = spans.get(id) {
                         message.push_str(s.name);
+                        if !s.fields.0.is_empty() {
+                            message.push('{');
+                            message.push_str(&s.fields.0);
+                            message.push('}');
+                        }
                         message.push_str(": ");
                     }
                 }

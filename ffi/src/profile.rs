@@ -63,7 +63,7 @@ fn make(
 ) -> Result<(), crate::result::Failure> {
     // SAFETY: the exported callers pass NULL or a writable out-parameter.
     let o = unsafe { out(out_profile, "out_profile")? };
-    let name = Text::new(&profile.name);
+    let name = Text::new(profile.name());
     o.set(cardap_profile::into_handle(ProfileInner { profile, name })?);
     Ok(())
 }
@@ -150,7 +150,7 @@ pub unsafe extern "C" fn cardap_profile_type(
     guard("profile type", || {
         let p = cardap_profile::get(profile, "profile")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
-        unsafe { out(out_type, "out_type")? }.set(p.profile.kind.into());
+        unsafe { out(out_type, "out_type")? }.set(p.profile.ap_type().into());
         Ok(())
     })
 }
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn cardap_profile_aid(
 ) -> cardap_result {
     guard("profile AID", || {
         let p = cardap_profile::get(profile, "profile")?;
-        let aid = &p.profile.aid;
+        let aid = p.profile.aid();
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(aid.as_ptr(), aid.len(), out_aid, out_len) }
     })

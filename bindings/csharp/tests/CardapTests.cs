@@ -234,7 +234,8 @@ static class CardapTests
                 typeof(CardRemovedException), typeof(NoCardException), typeof(ReaderUnavailableException),
                 typeof(ServiceUnavailableException), typeof(CardapTimeoutException), typeof(CardException),
                 typeof(StatusWordException), typeof(ApNotFoundException), typeof(CardapSecurityException),
-                typeof(MutualAuthenticationException), typeof(IntegrityException), typeof(CardDataException),
+                typeof(MutualAuthenticationException), typeof(IntegrityException), typeof(NoKeysException),
+                typeof(CardDataException),
                 typeof(ProfileException), typeof(CardDescriptionException),
             };
             Check(types.All(t => t.Namespace == "Cardap"), "all in Cardap");

@@ -309,7 +309,8 @@ static class HookTests
                 Check(ctx.Read(evacuee, new SoftKeys(Suite.Aes256, EvacueeEnc, EvacueeMac)).Fields["birth_date"] == "19850412", "Type D");
                 var unused = new SoftKeys(Suite.Aes128, KioskEnc, KioskMac);
                 Check(ctx.Read(library, unused).Json == libraryJson && unused.Calls.Count == 0, "Type C needs no keys");
-                Throws<CardapException>(() => ctx.Read(kiosk));
+                var none = Throws<NoKeysException>(() => ctx.Read(kiosk));
+                Check(none.Code == ResultCode.NoKeys && none is CardapSecurityException, "no keys");
             }
         });
 

@@ -269,8 +269,9 @@ def test_key_provider_reads_a_and_d_with_keys_kept_in_python():
         assert card.read(profile("library"), keys=unused).to_json() == LIBRARY_JSON
         assert unused.calls == []
         # Without a provider, a profile without keys cannot be read.
-        with pytest.raises(cardap.CardapError) as e:
+        with pytest.raises(cardap.NoKeysError) as e:
             card.read(keyless("kiosk"))
+        assert e.value.code is cardap.Result.NO_KEYS and isinstance(e.value, cardap.SecurityError)
         assert "key" in str(e.value)
         assert repr(kiosk_keys) == "SoftKeys(suite='aes128')"
 

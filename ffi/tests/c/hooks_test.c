@@ -257,7 +257,7 @@ static void key_provider_and_log(void) {
 
     /* No keys at all: refused. */
     cardap_record *rec = NULL;
-    CHECK_CODE(cardap_context_read(ctx, without, &rec), CARDAP_RESULT_PROFILE_INVALID);
+    CHECK_CODE(cardap_context_read(ctx, without, &rec), CARDAP_RESULT_NO_KEYS);
 
     struct hsm h = {.aes256 = cases[i].aes256};
     size_t key_len = cases[i].aes256 ? 32 : 16;

@@ -55,6 +55,7 @@ __all__ = [
     "Context",
     "DataError",
     "KeyProvider",
+    "NoKeysError",
     "Suite",
     "FrozenDict",
     "NoCardError",
@@ -112,6 +113,7 @@ class Result(enum.IntEnum):
     AUTH_FAILED = 400
     SECURE_MESSAGING = 401
     CRYPTO = 402
+    NO_KEYS = 403
     MALFORMED = 500
     INVALID_USER_ID = 501
     TLV = 502
@@ -231,6 +233,11 @@ class SecureMessagingError(SecurityError):
     """A protected response did not verify; none of its data are returned."""
 
 
+class NoKeysError(SecurityError):
+    """The AP needs keys, and neither the profile nor a :class:`KeyProvider`
+    gives them."""
+
+
 class DataError(CardapError):
     """Data read from the card are malformed (5xx codes)."""
 
@@ -256,6 +263,7 @@ _EXACT: Dict[int, Type[CardapError]] = {
     Result.AP_NOT_FOUND: ApNotFoundError,
     Result.AUTH_FAILED: AuthenticationError,
     Result.SECURE_MESSAGING: SecureMessagingError,
+    Result.NO_KEYS: NoKeysError,
 }
 
 _BY_HUNDRED: Dict[int, Type[CardapError]] = {
