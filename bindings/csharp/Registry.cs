@@ -13,46 +13,73 @@ namespace Cardap
     /// <summary>The registry failed (8xx codes).</summary>
     public class RegistryException : CardapException
     {
-        public RegistryException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public RegistryException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A feed file was refused (every bad line is in the message) or
     /// could not be read; nothing was imported.</summary>
     public class FeedException : RegistryException
     {
-        public FeedException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public FeedException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>This user ID is already registered for this AP.</summary>
     public class MemberExistsException : RegistryException
     {
-        public MemberExistsException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public MemberExistsException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Why a gate says no (<c>cardap_deny_reason</c>).</summary>
     public enum DenyReason : uint
     {
+        /// <summary>Allowed: no reason.</summary>
         None = 0,
+        /// <summary>No member is registered with this user ID.</summary>
         UnknownUser = 1,
+        /// <summary>The card is suspended.</summary>
         Suspended = 2,
+        /// <summary>The card is abolished.</summary>
         Abolished = 3,
+        /// <summary>The user ID is registered, but for another AP.</summary>
         WrongAp = 4,
+        /// <summary>The card could not be read.</summary>
         ReadFailed = 5,
     }
 
     /// <summary>Where the status that applied came from (<c>cardap_status_source</c>).</summary>
     public enum StatusSource : uint
     {
+        /// <summary>No status applied (an unlisted card, an unknown user).</summary>
         None = 0,
+        /// <summary>The daily feed.</summary>
         Feed = 1,
+        /// <summary>The provider's own status.</summary>
         Provider = 2,
     }
 
     /// <summary>A card status (<c>cardap_card_status</c>).</summary>
     public enum CardStatus : uint
     {
+        /// <summary>In use.</summary>
         Active = 1,
+        /// <summary>Suspended (reported lost, ...).</summary>
         Suspended = 2,
+        /// <summary>Abolished.</summary>
         Abolished = 3,
     }
 
@@ -310,6 +337,7 @@ namespace Cardap
             return sb.ToString();
         }
 
+        /// <summary>Closes the registry.</summary>
         public void Dispose()
         {
             handle.Dispose();

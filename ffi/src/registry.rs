@@ -13,8 +13,8 @@ use registry_core::{
 
 use crate::args::{self, optional_text, out, text};
 use crate::context::cardap_context;
-use crate::handle::Opaque;
-use crate::panic::{guard, guard_void};
+use crate::handle::{Opaque, Table, free_handle};
+use crate::panic::guard;
 use crate::profile::cardap_profile;
 use crate::result::{Failure, cardap_result};
 use crate::text::Text;
@@ -47,8 +47,12 @@ struct RegistryState {
 
 impl Opaque for cardap_registry {
     type Inner = RegistryInner;
-    const MAGIC: u64 = 0x6361_7264_6170_5247; // "cardapRG"
-    const NAME: &'static str = "cardap_registry";
+    const TAG: usize = 15;
+    const NAME: &'static str = "registry";
+    fn table() -> &'static Table<Self::Inner> {
+        static TABLE: Table<RegistryInner> = Table::new();
+        &TABLE
+    }
 }
 
 /// Why a gate says no (`cardap_decision.reason`).
@@ -165,9 +169,7 @@ unsafe fn with_state(
     json_required: bool,
     f: impl FnOnce(&mut dyn Store) -> Result<serde_json::Value, Failure>,
 ) -> Result<(), Failure> {
-    // SAFETY: forwarded from the caller; shared borrow, the state is behind
-    // a mutex.
-    let r = unsafe { cardap_registry::borrow(registry, "registry")? };
+    let r = cardap_registry::get(registry, "registry")?;
     let json_out = if json_required || !(out_json.is_null() && out_len.is_null()) {
         // SAFETY: forwarded from the caller.
         Some(unsafe { args::buffer_out(out_json, out_len, "out_json")? })
@@ -227,20 +229,18 @@ pub unsafe extern "C" fn cardap_registry_open(
                 store,
                 text: Text::new(""),
             }),
-        }));
+        })?);
         Ok(())
     })
 }
 
 /// Releases a registry handle (closes its connection). NULL does nothing.
 ///
-/// Thread safety: no other thread may be using the handle.
+/// Thread safety: may be called from any thread; a call under way on the
+/// handle keeps the registry alive until it returns.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cardap_registry_free(registry: *mut cardap_registry) {
-    guard_void(|| {
-        // SAFETY: the caller passes NULL or a handle nobody else uses.
-        unsafe { cardap_registry::free(registry) }
-    });
+    free_handle(registry, "free registry");
 }
 
 /// The status in effect for a user ID, as JSON
@@ -530,10 +530,8 @@ pub unsafe extern "C" fn cardap_registry_register(
     out_len: *mut usize,
 ) -> cardap_result {
     guard("cardap_registry_register", || {
-        // SAFETY: the caller passes NULL or a context used by this thread only.
-        let c = unsafe { cardap_context::borrow_mut(context, "context")? };
-        // SAFETY: the caller passes NULL or a profile handle.
-        let p = unsafe { cardap_profile::borrow(profile, "profile")? };
+        let c = cardap_context::get(context, "context")?;
+        let p = cardap_profile::get(profile, "profile")?;
         // SAFETY: the caller passes NULL or readable text.
         let (member, label) = unsafe {
             (
@@ -541,7 +539,7 @@ pub unsafe extern "C" fn cardap_registry_register(
                 optional_text(label, label_len, crate::CARDAP_MAX_NAME_LEN, "label")?,
             )
         };
-        let record = c.run(|reader| reader.read(&p.profile))?;
+        let record = c.lock()?.run("register", |card| card.read(&p.profile))?;
         let entry = Member::new(record.user_id(), p.profile.name(), member, label);
         // SAFETY: forwarded from the caller.
         unsafe {

@@ -2,6 +2,7 @@
 //! decisions, checks, imports, statuses, members, registration from a
 //! virtual card, error codes, and a reader thread during an import on
 //! another handle.
+#![cfg(feature = "virtual-card")]
 
 use std::ffi::c_char;
 use std::ptr::{null, null_mut};
