@@ -31,16 +31,21 @@ mod card;
 mod commands;
 mod description;
 mod fs;
+mod lifecycle;
+mod persist;
 mod rng;
 mod sm;
 mod tlv;
 mod user_id;
+mod write;
 pub mod vpcd;
 
 pub use card::VirtualCard;
 pub use description::{
-    ApDescription, ApKeys, ApType, Area, Description, DescriptionBuilder, DescriptionError,
+    ApDescription, ApKeys, ApType, Area, CARD_MANAGER_AID, Description, DescriptionBuilder,
+    DescriptionError, FREE_AREA_DEFAULT, IssuerDescription,
     InfoField, Problem,
 };
 pub use fs::ElementaryFile;
+pub use persist::PersistentCard;
 pub use user_id::{user_id_check_digit, validate_user_id};
