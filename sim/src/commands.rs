@@ -419,10 +419,9 @@ impl VirtualCard {
                 };
                 Some((keys.clone(), mode))
             }
-            (Df::Manager, KeySet::Issuer) => Some((
-                self.description.issuer()?.keys().clone(),
-                SmMode::Encrypt,
-            )),
+            (Df::Manager, KeySet::Issuer) => {
+                Some((self.description.issuer()?.keys().clone(), SmMode::Encrypt))
+            }
             _ => None,
         }
     }

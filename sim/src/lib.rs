@@ -37,14 +37,13 @@ mod rng;
 mod sm;
 mod tlv;
 mod user_id;
-mod write;
 pub mod vpcd;
+mod write;
 
 pub use card::VirtualCard;
 pub use description::{
     ApDescription, ApKeys, ApType, Area, CARD_MANAGER_AID, Description, DescriptionBuilder,
-    DescriptionError, FREE_AREA_DEFAULT, IssuerDescription,
-    InfoField, Problem,
+    DescriptionError, FREE_AREA_DEFAULT, InfoField, IssuerDescription, Problem,
 };
 pub use fs::ElementaryFile;
 pub use persist::PersistentCard;

@@ -248,8 +248,7 @@ impl VirtualCard {
             .description
             .issuer()
             .ok_or(StatusWord::SecurityStatusNotSatisfied)?;
-        if issuer.aid() == ap.aid() || self.description.aps().iter().any(|o| o.aid() == ap.aid())
-        {
+        if issuer.aid() == ap.aid() || self.description.aps().iter().any(|o| o.aid() == ap.aid()) {
             return Err(StatusWord::FileExists);
         }
         let free_area = issuer.free_area();
@@ -311,7 +310,9 @@ impl VirtualCard {
             return 0;
         }
         let mut keep = marks.iter().map(|m| !m);
-        self.description.aps_mut().retain(|_| keep.next().unwrap_or(true));
+        self.description
+            .aps_mut()
+            .retain(|_| keep.next().unwrap_or(true));
         let mut keep = marks.iter().map(|m| !m);
         self.files.retain(|_| keep.next().unwrap_or(true));
         let mut keep = marks.iter().map(|m| !m);
@@ -379,7 +380,11 @@ impl VirtualCard {
 
     /// The AP's EF as the card holds it now, by AID.
     pub fn ef_of(&self, aid: &[u8]) -> Option<&ElementaryFile> {
-        let index = self.description.aps().iter().position(|ap| ap.aid() == aid)?;
+        let index = self
+            .description
+            .aps()
+            .iter()
+            .position(|ap| ap.aid() == aid)?;
         self.files.get(index)
     }
 }
