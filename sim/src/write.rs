@@ -192,7 +192,7 @@ pub(crate) fn is_type_c_file(file: &[u8]) -> bool {
     let mut total = 0usize;
     while let Some(&first) = rest.first() {
         if first == 0xFF {
-            return rest.iter().all(|&b| b == 0xFF);
+            return total <= TYPE_C_INFO_MAX && rest.iter().all(|&b| b == 0xFF);
         }
         // Type C headers are one tag byte and one length byte.
         let Some(&len) = rest.get(1) else {
