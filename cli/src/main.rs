@@ -95,6 +95,10 @@ enum Cmd {
         /// Log every APDU (header, lengths, status word; never data) here.
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
+        /// Write the card's state back to CARD.toml after every write,
+        /// install or deletion (temporary file, then rename).
+        #[arg(long)]
+        persist: bool,
     },
     /// Read N times and print timing statistics (the benchmark tool).
     Bench {
@@ -194,7 +198,8 @@ fn run(cli: Cli) -> Result<(), String> {
             host,
             no_extended,
             log,
-        } => card::sim(&card, &host, port, no_extended, log.as_ref()),
+            persist,
+        } => card::sim(&card, &host, port, no_extended, log.as_ref(), persist),
         Cmd::Bench {
             profile,
             source,
