@@ -26,6 +26,8 @@ pub mod auth;
 pub mod crypto;
 pub mod error;
 pub mod fields;
+#[cfg(feature = "issuer")]
+pub mod issuer;
 #[cfg(feature = "json")]
 pub mod json;
 #[cfg(feature = "pcsc")]
@@ -38,9 +40,11 @@ pub mod tlv;
 pub mod trace;
 pub mod transport;
 pub mod userid;
+pub mod write;
 
 pub use ap::{ApRecord, DirEntry, Reader};
 pub use error::{Error, Result};
 pub use profile::{ApType, Profile};
 pub use status::StatusWord;
 pub use userid::UserId;
+pub use write::{FieldWrite, WriteReport};

@@ -126,6 +126,16 @@ impl<T: Transport> Reader<T> {
             .is_some_and(|a| atr::supports_extended_length(&a))
     }
 
+    /// What a state-changing operation (a write, the loading desk) needs: the
+    /// transport, the random source and whether extended length is in use.
+    pub(crate) fn operation_parts(
+        &mut self,
+        profile_opt: Option<bool>,
+    ) -> (&mut T, &mut dyn Random, bool) {
+        let extended = self.extended_for(profile_opt);
+        (&mut self.transport, &mut *self.rng, extended)
+    }
+
     /// Reads the AP a profile describes, with the profile's own keys.
     pub fn read(&mut self, profile: &Profile) -> Result<ApRecord> {
         let keys = match &profile.auth {
