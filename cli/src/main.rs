@@ -9,9 +9,12 @@ macro_rules! outln {
 }
 
 mod card;
+mod changing;
 mod demo;
+mod issue;
 mod output;
 mod signals;
+mod write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +103,11 @@ enum Cmd {
         #[arg(long)]
         persist: bool,
     },
+    /// Write info fields of an AP with its update keys (PROFILE.md §11).
+    Write(write::WriteArgs),
+    /// The loading desk: install, delete, move-out, list (PROFILE.md §12).
+    #[command(subcommand)]
+    Issue(issue::IssueCmd),
     /// Read N times and print timing statistics (the benchmark tool).
     Bench {
         /// The AP's profile.
@@ -209,16 +217,23 @@ fn run(cli: Cli) -> Result<(), String> {
             card::bench(&profile, &source, count)
         }
         Cmd::Demo { out, in_process } => demo::run(&out, in_process),
+        Cmd::Write(_) | Cmd::Issue(_) => Err("internal: dispatched in main".into()),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    // Writes and the loading desk report exit-code classes (changing.rs).
+    let result = match cli.command {
+        Cmd::Write(args) => write::run(args),
+        Cmd::Issue(cmd) => issue::run(cmd),
+        command => run(Cli { command }).map_err(|e| changing::Failure::new(1, e)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cardap: {}", e.replace('\n', " "));
-            ExitCode::FAILURE
+            eprintln!("cardap: {}", e.message.replace('\n', " "));
+            ExitCode::from(e.code)
         }
     }
 }
