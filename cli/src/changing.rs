@@ -33,14 +33,13 @@ impl Failure {
         let code = match e {
             Error::Profile(_) => 3,
             Error::Request { .. } => 2,
-            Error::Transport(t) => match t {
+            Error::Transport(
                 TransportError::NoCard
                 | TransportError::CardRemoved
                 | TransportError::CardReset
                 | TransportError::ReaderUnavailable(_)
-                | TransportError::ServiceUnavailable(_) => 4,
-                _ => 7,
-            },
+                | TransportError::ServiceUnavailable(_),
+            ) => 4,
             Error::ApNotFound { .. }
             | Error::Status {
                 sw: StatusWord::NotFound,
@@ -62,7 +61,10 @@ impl Failure {
 /// is written back (temporary file, then rename) when the command changed the
 /// card, so that the next command sees the change.
 pub enum Target {
-    Virtual { card: VirtualCard, path: PathBuf },
+    Virtual {
+        card: Box<VirtualCard>,
+        path: PathBuf,
+    },
     Reader(Box<dyn Transport>),
 }
 
@@ -73,7 +75,7 @@ impl Target {
                 let card =
                     VirtualCard::from_file(path).map_err(|e| Failure::new(3, e.to_string()))?;
                 Ok(Self::Virtual {
-                    card,
+                    card: Box::new(card),
                     path: path.clone(),
                 })
             }
@@ -104,11 +106,11 @@ impl Target {
             Self::Virtual { mut card, path } => {
                 let result = {
                     let mut reader =
-                        Reader::new(&mut card as &mut dyn Transport).with_length_mode(length);
+                        Reader::new(&mut *card as &mut dyn Transport).with_length_mode(length);
                     f(&mut reader)
                 };
                 if card.changes() > 0 {
-                    save(card, &path)?;
+                    save(*card, &path)?;
                 }
                 result.map_err(|e| Failure::card(&e))
             }
