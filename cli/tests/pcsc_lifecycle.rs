@@ -334,11 +334,11 @@ fn move_out_clears_the_local_area_only_and_state_survives_a_restart() {
 fn rights_full_area_and_duplicate_aid() {
     let _lock = serial();
     let dir = workdir("rights");
-    // A small free area: the demo's three APs (543 bytes) and one more Type A.
+    // A small free area: the demo's three APs (543 bytes), one Type A and one Type D (510), 20 spare.
     let card = std::fs::read_to_string(dir.join("card.toml")).unwrap();
     std::fs::write(
         dir.join("card.toml"),
-        card.replace("free_area = 4096", "free_area = 800"),
+        card.replace("free_area = 4096", "free_area = 1073"),
     )
     .unwrap();
     let sim = Sim::start(&dir, &[]);
@@ -404,7 +404,7 @@ fn rights_full_area_and_duplicate_aid() {
     );
     let still = ok_json(&dir, &["read", "--profile", "a.toml"]);
     assert_eq!(still["info"]["info1"], "01");
-    // Full: a third AP does not fit the 800-byte free area.
+    // Full: a Type C (33 bytes) does not fit the 20 bytes left.
     fails(
         &dir,
         &[

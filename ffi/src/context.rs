@@ -49,7 +49,7 @@ impl ContextInner {
 
     /// Runs one operation with a reader over this context's transport and
     /// keeps its failure, if any, as the context's last error.
-    fn run<T>(
+    pub(crate) fn run<T>(
         &mut self,
         op: impl FnOnce(&mut Reader<&mut (dyn Transport + 'static)>) -> cardap_core::Result<T>,
     ) -> Result<T, Failure> {

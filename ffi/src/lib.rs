@@ -38,6 +38,8 @@
 mod args;
 mod context;
 mod handle;
+#[cfg(feature = "issuer")]
+mod issuer;
 mod json;
 mod list;
 mod panic;
@@ -48,12 +50,20 @@ mod result;
 #[cfg(test)]
 mod tests;
 mod text;
+mod write;
+#[cfg(test)]
+mod write_tests;
 
 pub use context::{
     cardap_context, cardap_context_free, cardap_context_last_error,
     cardap_context_last_status_word, cardap_context_list, cardap_context_new_pcsc,
     cardap_context_new_virtual_card_file, cardap_context_new_virtual_card_str, cardap_context_read,
     cardap_context_set_short_apdus,
+};
+#[cfg(feature = "issuer")]
+pub use issuer::{
+    cardap_area, cardap_context_delete_ap, cardap_context_install, cardap_context_list_area,
+    cardap_context_move_out, cardap_issuer, cardap_issuer_free, cardap_issuer_new_from_file,
 };
 pub use list::{
     cardap_ap_list, cardap_ap_list_aid, cardap_ap_list_count, cardap_ap_list_free,
@@ -75,6 +85,7 @@ pub use record::{
     cardap_record_user_id,
 };
 pub use result::{cardap_last_error, cardap_result, cardap_result_text, cardap_version};
+pub use write::{CARDAP_MAX_WRITES_LEN, cardap_context_write};
 
 /// The longest path accepted (bytes).
 pub const CARDAP_MAX_PATH_LEN: usize = 4096;
