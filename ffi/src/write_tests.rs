@@ -50,6 +50,7 @@ fn read_json(ctx: *mut cardap_context, p: *const cardap_profile) -> serde_json::
     let mut rec = null_mut();
     // SAFETY: live handles and a valid out-parameter.
     assert_eq!(
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_context_read(ctx, p, &mut rec) },
         R::Ok,
         "{}",
@@ -94,6 +95,7 @@ fn writes_land_and_read_back() {
     assert_eq!(write(ctx, library, "").0, R::InvalidArgument);
     // SAFETY: NULL handles are reported, not dereferenced.
     assert_eq!(
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_context_write(null_mut(), library, cs("a=1"), 3, null_mut()) },
         R::NullParameter
     );
@@ -117,6 +119,7 @@ fn the_loading_desk_installs_lists_moves_out_and_deletes() {
     let mut issuer = null_mut();
     // SAFETY: a valid path and out-parameter.
     let r =
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_issuer_new_from_file(cs(&issuer_path), issuer_path.len(), &mut issuer) };
     assert_eq!(r, R::Ok, "{}", last_error());
     let ctx = context(DEMO_CARD);
@@ -169,12 +172,14 @@ fn the_loading_desk_installs_lists_moves_out_and_deletes() {
     assert_eq!(listed.as_array().unwrap().len(), 2);
     // SAFETY: a too small buffer gives the length needed.
     let r =
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_context_list_area(ctx, issuer, 0, buf.as_mut_ptr().cast(), 4, &mut len) };
     assert_eq!(r, R::TooLong);
     assert!(len > 4);
     let mut count = 0;
     // SAFETY: live handles and a valid out-parameter.
     assert_eq!(
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_context_move_out(ctx, issuer, &mut count) },
         R::Ok
     );
@@ -182,17 +187,20 @@ fn the_loading_desk_installs_lists_moves_out_and_deletes() {
     let mut rec = null_mut();
     // SAFETY: live handles and a valid out-parameter.
     assert_eq!(
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_context_read(ctx, taxi, &mut rec) },
         R::ApNotFound
     );
     let kiosk = hex::decode("F0434152444150410007").unwrap();
     // SAFETY: live handles and a valid AID.
     assert_eq!(
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_context_delete_ap(ctx, issuer, kiosk.as_ptr(), kiosk.len()) },
         R::Ok
     );
     // SAFETY: as above.
     assert_eq!(
+        // SAFETY: live handles and valid arguments.
         unsafe { cardap_context_delete_ap(ctx, issuer, kiosk.as_ptr(), kiosk.len()) },
         R::ApNotFound
     );
