@@ -38,6 +38,8 @@ namespace Cardap
         CardStatus = 300,
         ApNotFound = 301,
         ExtendedRejected = 302,
+        InvalidWrite = 310,
+        Registry = 311,
         AuthFailed = 400,
         SecureMessaging = 401,
         Crypto = 402,
@@ -228,6 +230,8 @@ namespace Cardap
                     return new ApNotFoundException(code, message);
                 case ResultCode.AuthFailed:
                     return new AuthenticationException(code, message);
+                case ResultCode.InvalidWrite:
+                    return new CardapArgumentException(code, message);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
                 case ResultCode.Unknown:
@@ -623,6 +627,46 @@ namespace Cardap
             Interop.Check(NativeMethods.cardap_record_to_json(rec, &s, &n));
             record.Json = Interop.Utf8(s, n);
             return record;
+        }
+
+        /// <summary>Writes info fields of the AP a profile describes, with the update
+        /// keys of its <c>[auth.update]</c> table, in one transaction (PROFILE.md §11).
+        /// Each write is <c>KEY=VALUE</c> as for <c>cardap write --set</c>: <c>infoN=HEX</c>
+        /// (Types A, C), <c>data@OFFSET=HEX</c> (Type D) or <c>FIELD=TEXT</c>. Returns the
+        /// number of command APDUs sent.</summary>
+        /// <exception cref="CardapArgumentException">A write the profile does not allow
+        /// (nothing was sent).</exception>
+        /// <exception cref="StatusWordException">The card refused; it kept its old value.</exception>
+        public int Write(Profile profile, params string[] writes)
+        {
+            if (profile == null) throw new ArgumentNullException("profile");
+            if (writes == null || writes.Length == 0) throw new ArgumentException("nothing to write", "writes");
+            foreach (var w in writes)
+            {
+                if (w == null || w.IndexOf('\n') >= 0 || w.IndexOf('=') < 0)
+                    throw new ArgumentException("each write is one line KEY=VALUE", "writes");
+            }
+            UIntPtr len;
+            byte[] bytes = Interop.Encode(string.Join("\n", writes), "writes", out len);
+            lock (gate)
+            {
+                return Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(profile.Handle, "Profile", prof =>
+                    {
+                        UIntPtr apdus;
+                        cardap_result r;
+                        fixed (byte* p = bytes)
+                        {
+                            r = NativeMethods.cardap_context_write(
+                                (cardap_context*)ctx, (cardap_profile*)prof, p, len, &apdus);
+                        }
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return checked((int)apdus.ToUInt64());
+                    }));
+            }
         }
 
         /// <summary>Lists the APs on the card (EF.DIR), in one transaction.</summary>

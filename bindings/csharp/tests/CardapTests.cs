@@ -137,6 +137,23 @@ static class CardapTests
             }
         });
 
+        Run("writes info fields and reads them back", () =>
+        {
+            using (var card = Context.VirtualCard(Card))
+            using (var library = Profile.FromFile(Path.Combine(examples, "profiles", "library.toml")))
+            using (var evacuee = Profile.FromFile(Path.Combine(examples, "profiles", "evacuee.toml")))
+            {
+                Equal(5, card.Write(library, "info2=00888888", "branch=WEST"), "APDUs");
+                var rec = card.Read(library);
+                Equal("00888888", rec.Fields["member_no"], "member_no");
+                Equal("WEST", rec.Fields["branch"], "branch");
+                Equal(4, card.Write(evacuee, "data@13=E5B1B1"), "APDUs");
+                Equal("E5B1B1", Hex(card.Read(evacuee).Data).Substring(0, 6), "data");
+                var e = Throws<CardapArgumentException>(() => card.Write(evacuee, "data@0=3030"));
+                Equal(ResultCode.InvalidWrite, e.Code, "code");
+            }
+        });
+
         Run("lists the APs", () =>
         {
             using (var card = Context.VirtualCard(Card))

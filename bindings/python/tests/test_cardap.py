@@ -250,3 +250,28 @@ def test_example_script():
         capture_output=True, text=True,
     )
     assert bad.returncode == 1 and "PROFILE_IO" in bad.stderr
+
+
+def test_write_info_fields_and_read_them_back():
+    with cardap.Context.virtual_card(CARD) as c:
+        library = profile("library")
+        assert c.write(library, {"info2": "00777777", "branch": "NORTH"}) == 5
+        rec = c.read(library)
+        assert rec.fields["member_no"] == "00777777"
+        assert rec.fields["branch"] == "NORTH"
+        evacuee = profile("evacuee")
+        assert c.write(evacuee, ["data@13=E5B1B1"]) == 4
+        assert c.read(evacuee).data[:3] == bytes.fromhex("E5B1B1")
+        with pytest.raises(cardap.ArgumentError) as e:
+            c.write(evacuee, ["data@0=3030"])
+        assert e.value.code == cardap.Result.INVALID_WRITE
+        assert "user ID" in str(e.value)
+        with pytest.raises(ValueError):
+            c.write(library, ["no equals sign"])
+        # The read keys are not update keys: the card refuses with 69 82.
+        kiosk_text = (PROFILES / "kiosk.toml").read_text()
+        read_keys = kiosk_text.split("[auth]")[1].split("#")[0]
+        wrong = kiosk_text.split("# The update keys")[0] + "[auth.update]" + read_keys
+        with pytest.raises(cardap.StatusError) as e:
+            c.write(cardap.Profile.from_str(wrong), {"info1": "00"})
+        assert e.value.sw == 0x6982

@@ -26,7 +26,7 @@ import enum
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Type, TypeVar, Union
 
 from ._native import ffi, lib
 
@@ -88,6 +88,8 @@ class Result(enum.IntEnum):
     CARD_STATUS = 300
     AP_NOT_FOUND = 301
     EXTENDED_REJECTED = 302
+    INVALID_WRITE = 310
+    REGISTRY = 311
     AUTH_FAILED = 400
     SECURE_MESSAGING = 401
     CRYPTO = 402
@@ -225,6 +227,7 @@ _EXACT: Dict[int, Type[CardapError]] = {
     Result.AP_NOT_FOUND: ApNotFoundError,
     Result.AUTH_FAILED: AuthenticationError,
     Result.SECURE_MESSAGING: SecureMessagingError,
+    Result.INVALID_WRITE: ArgumentError,
 }
 
 _BY_HUNDRED: Dict[int, Type[CardapError]] = {
@@ -617,6 +620,40 @@ class Context(_Handle):
             return Record._from_native(rec)
         finally:
             ffi.release(rec)
+
+    def write(self, profile: Profile, writes: "Union[Mapping[str, str], Iterable[str]]") -> int:
+        """Writes info fields of the AP a profile describes, with the update
+        keys of its ``[auth.update]`` table, in one transaction (PROFILE.md
+        §11). ``writes`` is a mapping or a sequence of ``KEY=VALUE`` strings,
+        in the form of ``cardap write --set``: ``infoN`` → hex (Types A, C),
+        ``data@OFFSET`` → hex (Type D), or a ``[[field]]`` name → text.
+        Returns the number of command APDUs sent.
+
+        Raises:
+            ArgumentError: a write the profile does not allow (nothing sent).
+            StatusError: the card refused (it kept its old value).
+            CardapError: another subclass saying what failed; after a card
+                was pulled out during a write, read it again to learn which
+                value it holds (nothing is resent).
+        """
+        if not isinstance(profile, Profile):
+            raise TypeError(f"profile must be a cardap.Profile, not {type(profile).__name__}")
+        if isinstance(writes, Mapping):
+            items = [f"{k}={v}" for k, v in writes.items()]
+        elif isinstance(writes, str):
+            items = [writes]
+        else:
+            items = list(writes)
+        for item in items:
+            if not isinstance(item, str) or "\n" in item or "=" not in item:
+                raise ValueError("each write is one line KEY=VALUE")
+        text = "\n".join(items).encode("utf-8")
+        apdus = ffi.new("size_t *")
+        with self._lock, self._borrow() as raw, profile._borrow() as prof:
+            code = lib.cardap_context_write(raw, prof, text, len(text), apdus)
+            if code != Result.OK:
+                self._raise_from_context(raw, code)
+        return int(apdus[0])
 
     def list(self) -> List[ApEntry]:
         """Lists the APs on the card (EF.DIR), in one transaction."""
