@@ -361,7 +361,8 @@ fn rights_full_area_and_duplicate_aid() {
         "d.toml",
     );
     let a = std::fs::read_to_string(dir.join("a.toml")).unwrap();
-    // The read keys as update keys: the card answers 69 82 to the write.
+    // The read keys as update keys: the authentication with key reference 82
+    // fails (a read-key channel cannot write either: sim/tests/lifecycle.rs).
     let (head, _) = a.split_once("[auth.update]").unwrap();
     let read_section = head.split_once("[auth]").unwrap().1;
     std::fs::write(
@@ -373,7 +374,7 @@ fn rights_full_area_and_duplicate_aid() {
         &dir,
         &["write", "--profile", "a-read.toml", "--set", "info1=FF"],
         6,
-        "69 82",
+        "authentication",
     );
     // Another AP's update keys: the authentication fails.
     let d = std::fs::read_to_string(dir.join("d.toml")).unwrap();
