@@ -106,7 +106,8 @@ pub struct InstallArgs {
     #[arg(long)]
     label: String,
     /// Initial contents: infoN=HEX (Types A and C; a Type A AP gets records
-    /// info1 … up to the highest N, the others empty) or data=HEX (Type D).
+    /// info1 … up to the highest N, the others empty) or data=HEX (Type D);
+    /// a bare HEX is the next info field (Type D: the data).
     #[arg(long = "info", value_name = "infoN=HEX|data=HEX")]
     info: Vec<String>,
     /// The suite of the AP's key sets (default: the desk's ap_suite).
@@ -216,13 +217,15 @@ fn install(args: InstallArgs) -> Result<(), Failure> {
     };
     let aid = hex_arg("--aid", &args.aid)?;
     let mut request = InstallRequest::new(kind, args.area.area(), aid, args.label.clone());
+    let mut next_info = 1;
     for spec in &args.info {
-        let (key, value) = spec.split_once('=').ok_or_else(|| {
-            Failure::new(
-                2,
-                format!("--info {spec:?}: expected infoN=HEX or data=HEX"),
-            )
-        })?;
+        // A bare HEX is the next info field (Type D: the data).
+        let (key, value): (String, &str) = match spec.split_once('=') {
+            Some((key, value)) => (key.to_owned(), value),
+            None if kind == ApType::D => ("data".to_owned(), spec.as_str()),
+            None => (format!("info{next_info}"), spec.as_str()),
+        };
+        let key = key.as_str();
         let bytes = hex_arg(&format!("--info {key}"), value)?;
         match (
             key,
@@ -230,7 +233,10 @@ fn install(args: InstallArgs) -> Result<(), Failure> {
                 .and_then(|n| n.parse::<usize>().ok()),
         ) {
             ("data", _) => request = request.with_data(bytes),
-            (_, Some(n)) if n >= 1 => request = request.with_info(n, bytes),
+            (_, Some(n)) if n >= 1 => {
+                request = request.with_info(n, bytes);
+                next_info = n + 1;
+            }
             _ => {
                 return Err(Failure::new(
                     2,
