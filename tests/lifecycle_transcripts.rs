@@ -13,7 +13,7 @@
 
 use cardap::auth::FixedRandom;
 use cardap::trace::{Exchange, Replay, Segment, Trace};
-use cardap::{Error, FieldWrite, Profile, Reader, StatusWord};
+use cardap::{FieldWrite, Profile, Reader};
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -115,7 +115,7 @@ mod issuer {
     use super::*;
     use cardap::crypto::{SecretKey, Suite};
     use cardap::issuer::{Area, InstallRequest, Issuer, KeySet};
-    use cardap::{ApType, UserId};
+    use cardap::{ApType, Error, StatusWord, UserId};
 
     fn issuer_of(t: &Value) -> Issuer {
         let i = &t["issuer"];
