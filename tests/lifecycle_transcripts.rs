@@ -11,9 +11,8 @@
     clippy::indexing_slicing
 )]
 
-use cardap::auth::FixedRandom;
 use cardap::trace::{Exchange, Replay, Segment, Trace};
-use cardap::{FieldWrite, Profile, Reader};
+use cardap::{Card, FieldWrite, Profile};
 use serde_json::Value;
 
 fn vectors() -> Value {
@@ -52,13 +51,13 @@ fn trace_of(t: &Value) -> Trace {
     }
 }
 
-fn reader_for(t: &Value) -> Reader<Replay> {
+fn reader_for(t: &Value) -> Card<Replay> {
     let random = h(&format!(
         "{}{}",
         s(&t["random"], "RND_IFD"),
         s(&t["random"], "K_IFD")
     ));
-    Reader::new(Replay::new(trace_of(t))).with_random(Box::new(FixedRandom::new(random)))
+    Card::new(Replay::new(trace_of(t))).with_random(random)
 }
 
 fn transcripts(operation: &str) -> Vec<Value> {
@@ -113,9 +112,9 @@ fn every_write_transcript_replays_on_the_host() {
 #[cfg(feature = "issuer")]
 mod issuer {
     use super::*;
-    use cardap::crypto::{SecretKey, Suite};
     use cardap::issuer::{Area, InstallRequest, Issuer, KeySet};
     use cardap::{ApType, Error, StatusWord, UserId};
+    use cardap::{SecretKey, Suite};
 
     fn issuer_of(t: &Value) -> Issuer {
         let i = &t["issuer"];

@@ -9,7 +9,7 @@
 )]
 
 use cardap::trace::{Replay, Trace};
-use cardap::{Error, FieldWrite, Profile, Reader};
+use cardap::{Card, Error, FieldWrite, Profile};
 
 const C_UPDATE: &str = "name = \"c\"\ntype = \"C\"\naid = \"F0434152444150430001\"\n\
     [auth.update]\nsuite = \"aes128\"\nk_enc = \"000102030405060708090A0B0C0D0E0F\"\n\
@@ -25,8 +25,9 @@ const D_UPDATE: &str = "name = \"d\"\ntype = \"D\"\naid = \"F0434152444150440003
 #[test]
 fn update_key_tables_parse_and_are_checked() {
     let c = Profile::from_toml_str(C_UPDATE).unwrap();
-    assert!(c.auth.is_none(), "Type C reads need no keys");
-    assert_eq!(c.update.as_ref().unwrap().suite.name(), "aes128");
+    assert!(c.auth().is_none(), "Type C reads need no keys");
+    assert_eq!(c.update().unwrap().suite().name(), "aes128");
+    assert!(c.without_update_keys().update().is_none());
     // Type C with read keys is still refused.
     let bad = C_UPDATE.replace("[auth.update]", "[auth]");
     assert!(Profile::from_toml_str(&bad).is_err());
@@ -48,7 +49,7 @@ fn update_key_tables_parse_and_are_checked() {
 
 fn refused(profile: &Profile, writes: &[FieldWrite]) -> String {
     // An empty replay: any APDU sent would fail the test with a replay error.
-    let mut reader = Reader::new(Replay::new(Trace {
+    let mut reader = Card::new(Replay::new(Trace {
         atr: None,
         exchanges: Vec::new(),
     }));

@@ -4,9 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cardap::ap::{LengthMode, Reader};
-use cardap::transport::{Transport, TransportError};
-use cardap::{Error, StatusWord};
+use cardap::{Card, Error, LengthMode, StatusWord, Transport, TransportError};
 use cardap_sim::{PersistentCard, VirtualCard};
 
 use crate::Source;
@@ -90,7 +88,7 @@ impl Target {
     pub fn run<R>(
         self,
         short: bool,
-        f: impl FnOnce(&mut Reader<&mut dyn Transport>) -> Result<R, Error>,
+        f: impl FnOnce(&mut Card<&mut dyn Transport>) -> Result<R, Error>,
     ) -> Result<R, Failure> {
         let length = if short {
             LengthMode::Short
@@ -100,13 +98,13 @@ impl Target {
         match self {
             Self::Reader(mut transport) => {
                 let mut reader =
-                    Reader::new(&mut *transport as &mut dyn Transport).with_length_mode(length);
+                    Card::new(&mut *transport as &mut dyn Transport).with_length_mode(length);
                 f(&mut reader).map_err(|e| Failure::card(&e))
             }
             Self::Virtual { mut card, path } => {
                 let result = {
                     let mut reader =
-                        Reader::new(&mut *card as &mut dyn Transport).with_length_mode(length);
+                        Card::new(&mut *card as &mut dyn Transport).with_length_mode(length);
                     f(&mut reader)
                 };
                 if card.changes() > 0 {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use cardap::ApType;
-use cardap::crypto::Suite;
+use cardap::Suite;
 use cardap::issuer::{Area, InstallRequest, Issuer};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use cardap::issuer::{Area, InstallRequest, Issuer};
 use cardap::pcsc::PcscTransport;
-use cardap::{ApType, Error, FieldWrite, Profile, Reader};
+use cardap::{ApRecord, ApType, Card, Error, FieldWrite, Profile};
 use cardap_sim::VirtualCard;
 use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
 
@@ -487,8 +487,20 @@ impl CardSide for PulledAt {
     }
 }
 
-fn pcsc_reader() -> Reader<PcscTransport> {
-    Reader::new(PcscTransport::connect(Some(READER)).unwrap())
+/// What a read shows of an AP's contents: its info fields and data.
+type Contents = (Vec<(String, Vec<u8>)>, Option<Vec<u8>>);
+
+fn contents(rec: &ApRecord) -> Contents {
+    (
+        rec.info()
+            .map(|(k, v)| (k.to_owned(), v.to_vec()))
+            .collect(),
+        rec.data().map(<[u8]>::to_vec),
+    )
+}
+
+fn pcsc_reader() -> Card<PcscTransport> {
+    Card::new(PcscTransport::connect(Some(READER)).unwrap())
 }
 
 /// A card pulled out at every APDU of a write (A, C, D) and of an install
@@ -594,12 +606,10 @@ fn a_card_pulled_at_every_apdu_of_a_write_or_an_install() {
         ),
     ];
     for (profile, writes, rounds) in &cases {
-        let read = |reader: &mut Reader<PcscTransport>| {
-            let mut read_profile = profile.clone();
-            read_profile.update = None;
+        let read = |reader: &mut Card<PcscTransport>| {
             reader
-                .read(&read_profile)
-                .unwrap_or_else(|e| panic!("{}: {e}", profile.name))
+                .read(&profile.without_update_keys())
+                .unwrap_or_else(|e| panic!("{}: {e}", profile.name()))
         };
         wait_for_card();
         let old = read(&mut pcsc_reader());
@@ -608,11 +618,11 @@ fn a_card_pulled_at_every_apdu_of_a_write_or_an_install() {
             at.store(k, Ordering::SeqCst);
             changing.store(0, Ordering::SeqCst);
             let err = pcsc_reader().write(profile, writes).expect_err("pulled");
-            assert!(err.card_state_lost(), "{} k={k}: {err:?}", profile.name);
+            assert!(err.card_state_lost(), "{} k={k}: {err:?}", profile.name());
             assert!(
                 changing.load(Ordering::SeqCst) <= 1,
                 "{} k={k}: ran twice",
-                profile.name
+                profile.name()
             );
             wait_for_removal();
             at.store(0, Ordering::SeqCst);
@@ -622,30 +632,20 @@ fn a_card_pulled_at_every_apdu_of_a_write_or_an_install() {
             let torn_at_the_write = k == *rounds;
             if torn_at_the_write {
                 // The card ran the write, the answer was lost: the new value.
-                assert_ne!(
-                    (&now.info, &now.data),
-                    (&old.info, &old.data),
-                    "{} k={k}",
-                    profile.name
-                );
+                assert_ne!(contents(&now), contents(&old), "{} k={k}", profile.name());
             } else {
-                assert_eq!(
-                    (&now.info, &now.data),
-                    (&old.info, &old.data),
-                    "{} k={k}",
-                    profile.name
-                );
+                assert_eq!(contents(&now), contents(&old), "{} k={k}", profile.name());
             }
             // The next operation works: put the old value back for the next k.
             if torn_at_the_write {
-                let back = match profile.kind {
-                    ApType::D => FieldWrite::data(13, old.data.clone().unwrap()),
-                    ApType::C => FieldWrite::info(2, old.info["info2"].clone()),
-                    _ => FieldWrite::info(1, old.info["info1"].clone()),
+                let back = match profile.ap_type() {
+                    ApType::D => FieldWrite::data(13, old.data().unwrap().to_vec()),
+                    ApType::C => FieldWrite::info(2, old.info_value("info2").unwrap().to_vec()),
+                    _ => FieldWrite::info(1, old.info_value("info1").unwrap().to_vec()),
                 };
                 pcsc_reader().write(profile, &[back]).unwrap();
                 let again = read(&mut pcsc_reader());
-                assert_eq!((&again.info, &again.data), (&old.info, &old.data));
+                assert_eq!(contents(&again), contents(&old));
             }
         }
     }
@@ -685,11 +685,10 @@ fn a_card_pulled_at_every_apdu_of_a_write_or_an_install() {
     let unique: HashSet<_> = issued.iter().map(|r| r.user_id.clone()).collect();
     assert_eq!(unique.len(), 5);
     assert!(issued.iter().any(|r| r.user_id == installed.user_id));
-    let mut read_profile = Profile::from_toml_str(&installed.profile_toml("pulled")).unwrap();
-    read_profile.update = None;
+    let read_profile = Profile::from_toml_str(&installed.profile_toml("pulled")).unwrap();
     let rec = pcsc_reader().read(&read_profile).unwrap();
-    assert_eq!(rec.user_id, installed.user_id);
-    assert_eq!(rec.data.unwrap()[..100], [7; 100]);
+    assert_eq!(rec.user_id(), &installed.user_id);
+    assert_eq!(rec.data().unwrap()[..100], [7; 100]);
     assert!(matches!(
         pcsc_reader().delete_ap(&issuer, b"\xF0CARDAPX\x09\x09"),
         Err(Error::ApNotFound { .. })

@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 
 use cardap_core::ApType;
-use cardap_core::crypto::Suite;
+use cardap_core::Suite;
 use cardap_core::issuer::{Area, InstallRequest, Issuer};
 use serde_json::json;
 

@@ -782,6 +782,7 @@ fn result_codes_are_stable_and_named() {
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
+            | R::NoKeys
             | R::Malformed
             | R::InvalidUserId
             | R::Tlv
@@ -793,7 +794,7 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 37);
+    assert_eq!(all.len(), 38);
     assert_eq!(R::InvalidWrite as u32, 310);
     assert_eq!(R::Registry as u32, 311);
     // The published values.
@@ -806,6 +807,7 @@ fn result_codes_are_stable_and_named() {
     assert_eq!(R::ProfileInvalid as u32, 600);
     assert_eq!(R::CardDescriptionInvalid as u32, 700);
     assert_eq!(R::Unknown as u32, 999);
+    assert_eq!(R::NoKeys as u32, 403);
     for code in all {
         let (mut s, mut n) = (null(), 0);
         // SAFETY: valid out-parameters.

@@ -4,8 +4,10 @@
 //! the issuer keys. Every check runs before anything changes; the DF, its EF,
 //! its keys and its EF.DIR record are then added or removed together.
 
-use cardap::crypto::{SecretKey, Suite};
-use cardap::status::StatusWord;
+use cardap::Suite;
+
+use crate::crypto::SecretKey;
+use cardap::StatusWord;
 
 use crate::auth::KeySet;
 use crate::card::{Df, VirtualCard};

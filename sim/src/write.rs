@@ -3,7 +3,7 @@
 //! update keys. Every check runs before anything changes, and the record or
 //! byte range is then replaced as a whole, so a write is atomic.
 
-use cardap::status::StatusWord;
+use cardap::StatusWord;
 
 use crate::auth::KeySet;
 use crate::card::{Df, EfId, VirtualCard};

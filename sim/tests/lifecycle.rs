@@ -11,8 +11,9 @@
 
 mod common;
 
-use cardap::crypto::{SecretKey, Suite};
+use cardap::Suite;
 use cardap::transport::Transport;
+use cardap_sim::SecretKey;
 use cardap_sim::vpcd::CardSide;
 use cardap_sim::{
     ApDescription, ApKeys, Area, Description, ElementaryFile, InfoField, IssuerDescription,

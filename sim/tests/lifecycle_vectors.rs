@@ -20,7 +20,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use cardap::crypto::{self, Suite};
+use cardap::Suite;
+use cardap_sim::crypto;
 use cardap_sim::{Description, ElementaryFile, VirtualCard};
 use common::*;
 use serde_json::{Value, json};

@@ -101,11 +101,14 @@ impl KeySet {
     }
 
     /// A fresh key set from `rng` (`K_enc` first, then `K_mac`).
-    pub fn generate(suite: Suite, rng: &mut dyn crate::auth::Random) -> Result<Self, AuthError> {
+    pub fn generate(
+        suite: Suite,
+        rng: &mut dyn rand_core::CryptoRngCore,
+    ) -> Result<Self, AuthError> {
         let mut k_enc = Zeroizing::new(vec![0u8; suite.key_len()]);
         let mut k_mac = Zeroizing::new(vec![0u8; suite.key_len()]);
-        rng.fill(&mut k_enc)?;
-        rng.fill(&mut k_mac)?;
+        crate::auth::fill(rng, &mut k_enc)?;
+        crate::auth::fill(rng, &mut k_mac)?;
         Self::new(
             suite,
             SecretKey::new(k_enc.to_vec()),

@@ -2,14 +2,14 @@
 //! transaction: SELECT the card manager, authenticate with the issuer keys
 //! (key reference `83`, encryption mode), then the command.
 
-use zeroize::Zeroizing;
-
 use super::registry::{IdState, IdUse, Registry};
 use super::template::{ListedAp, check, create_file_template, parse_entry};
 use super::{Area, InstallRequest, Installed, Issuer, KeySet};
-use crate::ap::Reader;
-use crate::apdu::Command;
-use crate::auth::{KEY_REFERENCE_ISSUER, OsRandom, Random};
+use rand_core::{CryptoRngCore, OsRng};
+
+use crate::auth::KEY_REFERENCE_ISSUER;
+use crate::card::{Card, Policy};
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::profile::ApType;
 use crate::session::Session;
@@ -17,12 +17,16 @@ use crate::sm::SmMode;
 use crate::status::StatusWord;
 use crate::transport::Transport;
 use crate::userid::UserId;
-use crate::write::ops::{run_changing, send_changing};
+use crate::write::ops::send_changing;
 
 /// The most entries a listing asks for (`P1` is one byte).
 const MAX_ENTRIES: u8 = 255;
 
-fn open_manager(session: &mut Session<'_>, issuer: &Issuer, rng: &mut dyn Random) -> Result<()> {
+fn open_manager(
+    session: &mut Session<'_>,
+    issuer: &Issuer,
+    rng: &mut dyn CryptoRngCore,
+) -> Result<()> {
     let keys = issuer.keys().static_keys()?;
     session.select_aid(issuer.card_manager())?;
     session.authenticate_with_reference(&keys, rng, SmMode::Encrypt, KEY_REFERENCE_ISSUER)
@@ -34,7 +38,7 @@ fn registry_error(e: super::RegistryError) -> Error {
     }
 }
 
-impl<T: Transport> Reader<T> {
+impl<T: Transport> Card<T> {
     /// Installs an AP (PROFILE.md §12.2): draws a new user ID from the desk's
     /// registry (recorded before the card is asked), generates the read
     /// (Types A, D) and update key sets, and sends CREATE FILE with all of
@@ -43,7 +47,7 @@ impl<T: Transport> Reader<T> {
     pub fn install(&mut self, issuer: &Issuer, request: &InstallRequest) -> Result<Installed> {
         check(request)?;
         let suite = request.suite.unwrap_or(issuer.ap_suite());
-        let mut os = OsRandom;
+        let mut os = OsRng;
         let read_keys = match request.kind {
             ApType::C => None,
             _ => Some(KeySet::generate(suite, &mut os)?),
@@ -95,11 +99,16 @@ impl<T: Transport> Reader<T> {
             });
         }
         let template = create_file_template(request, user_id, read_keys.as_ref(), &update_keys)?;
-        let create = Command::new(0x00, 0xE0, 0x00, 0x00, template.as_slice(), None)?;
-        let (transport, rng, extended) = self.operation_parts(None);
-        let ((), apdus) = run_changing(transport, extended, |session, changing| {
+        let create = commands::create_file(&template)?;
+        let span = tracing::info_span!(
+            "install",
+            ap_type = request.kind.name(),
+            area = request.area.name()
+        );
+        let _entered = span.enter();
+        let ((), apdus) = self.run(None, Policy::StateChanging, |session, rng| {
             open_manager(session, issuer, rng)?;
-            send_changing(session, changing, &create, "CREATE FILE").map(|_| ())
+            send_changing(session, &create, "CREATE FILE").map(|_| ())
         })?;
         Ok(Installed {
             user_id: user_id.clone(),
@@ -121,11 +130,12 @@ impl<T: Transport> Reader<T> {
                 problem: format!("an AID has 5 to 16 bytes, got {}", aid.len()),
             });
         }
-        let delete = Command::new(0x00, 0xE4, 0x04, 0x00, aid, None)?;
-        let (transport, rng, extended) = self.operation_parts(None);
-        let ((), apdus) = run_changing(transport, extended, |session, changing| {
+        let delete = commands::delete_file_df_name(aid)?;
+        let span = tracing::info_span!("delete");
+        let _entered = span.enter();
+        let ((), apdus) = self.run(None, Policy::StateChanging, |session, rng| {
             open_manager(session, issuer, rng)?;
-            match send_changing(session, changing, &delete, "DELETE FILE") {
+            match send_changing(session, &delete, "DELETE FILE") {
                 Err(Error::Status {
                     sw: StatusWord::NotFound,
                     ..
@@ -141,11 +151,12 @@ impl<T: Transport> Reader<T> {
     /// Move-out (PROFILE.md §12.4): deletes every AP of the local-resident
     /// area and nothing else. Returns how many APs went and the APDUs sent.
     pub fn move_out(&mut self, issuer: &Issuer) -> Result<(usize, usize)> {
-        let command = Command::new(0x00, 0xE4, 0xA0, 0x00, [Area::Local.code()], Some(256))?;
-        let (transport, rng, extended) = self.operation_parts(None);
-        let (count, apdus) = run_changing(transport, extended, |session, changing| {
+        let command = commands::delete_area(Area::Local.code(), 256)?;
+        let span = tracing::info_span!("move_out");
+        let _entered = span.enter();
+        let (count, apdus) = self.run(None, Policy::StateChanging, |session, rng| {
             open_manager(session, issuer, rng)?;
-            let data = Zeroizing::new(send_changing(session, changing, &command, "DELETE FILE")?);
+            let data = send_changing(session, &command, "DELETE FILE")?;
             match data.as_slice() {
                 [count] => Ok(usize::from(*count)),
                 _ => Err(Error::Malformed {
@@ -161,13 +172,14 @@ impl<T: Transport> Reader<T> {
     /// (PROFILE.md §12.5), in EF.DIR order.
     pub fn list_area(&mut self, issuer: &Issuer, area: Option<Area>) -> Result<Vec<ListedAp>> {
         let p2 = area.map_or(0x00, Area::code);
-        let (transport, rng, extended) = self.operation_parts(None);
+        let span = tracing::info_span!("list_area");
+        let _entered = span.enter();
         // A listing changes nothing: it may start again like a read.
-        let (entries, _) = run_changing(transport, extended, |session, _| {
+        let (entries, _) = self.run(None, Policy::Read, |session, rng| {
             open_manager(session, issuer, rng)?;
             let mut entries = Vec::new();
             for index in 1..=MAX_ENTRIES {
-                let get = Command::new(0x00, 0xCA, index, p2, [], Some(256))?;
+                let get = commands::get_data_entry(index, p2, 256)?;
                 let resp = session.transmit_protected(&get)?;
                 match resp.sw {
                     StatusWord::Success => entries.push(parse_entry(&resp.data)?),

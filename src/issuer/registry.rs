@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::auth::Random;
+use rand_core::CryptoRngCore;
+
 use crate::userid::{UserId, check_digit};
 
 /// Most digits a desk's prefix may fix (the rest are random).
@@ -159,7 +160,7 @@ impl Registry {
     pub fn reserve(
         &mut self,
         prefix: &str,
-        rng: &mut dyn Random,
+        rng: &mut dyn CryptoRngCore,
         use_: IdUse<'_>,
     ) -> Result<UserId, RegistryError> {
         let file = self.file.display().to_string();
@@ -266,11 +267,12 @@ impl Registry {
 }
 
 /// `prefix` followed by random digits to 12, then the check digit.
-fn draw(prefix: &str, rng: &mut dyn Random) -> Result<UserId, RegistryError> {
+fn draw(prefix: &str, rng: &mut dyn CryptoRngCore) -> Result<UserId, RegistryError> {
     let mut digits: Vec<u8> = prefix.bytes().collect();
     while digits.len() < 12 {
         let mut byte = [0u8; 1];
-        rng.fill(&mut byte).map_err(|_| RegistryError::Random)?;
+        rng.try_fill_bytes(&mut byte)
+            .map_err(|_| RegistryError::Random)?;
         // Rejection sampling keeps the digits uniform.
         if byte[0] < 250 {
             digits.push(b'0' + byte[0] % 10);
@@ -285,7 +287,8 @@ fn draw(prefix: &str, rng: &mut dyn Random) -> Result<UserId, RegistryError> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::auth::{FixedRandom, OsRandom};
+    use crate::auth::FixedRandom;
+    use rand_core::OsRng as OsRandom;
 
     fn use_() -> IdUse<'static> {
         IdUse {

@@ -9,6 +9,7 @@ pub(crate) mod ops;
 use zeroize::Zeroizing;
 
 use crate::apdu::Command;
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::profile::{ApType, FieldSource, Profile};
 
@@ -22,13 +23,8 @@ const C_INFO_MAX: usize = 12;
 /// Type D: the file and where data begin.
 const D_FILE_LEN: usize = 255;
 const D_DATA_START: usize = 13;
-/// UPDATE RECORD, UPDATE BINARY.
-const INS_UPDATE_RECORD: u8 = 0xDC;
-const INS_UPDATE_BINARY: u8 = 0xD6;
-/// `P1` of UPDATE BINARY by SFI 1 (PROFILE.md §11.3).
-const P1_SFI_1: u8 = 0x81;
-/// `P2` of UPDATE RECORD: SFI 1, record number in `P1`.
-const P2_SFI_1_RECORD: u8 = 0x0C;
+/// The short file identifier of every AP's EF (PROFILE.md §4–6).
+const EF_SFI: u8 = 1;
 
 /// One write a business system asks for. Values are zeroized on drop.
 #[derive(Clone, PartialEq, Eq)]
@@ -163,20 +159,20 @@ enum Resolved {
 }
 
 fn resolve(profile: &Profile, write: &FieldWrite) -> Result<Resolved> {
-    let ap = &profile.name;
+    let ap = profile.name();
     match write {
         FieldWrite::Info { n, value } => Ok(Resolved::Info(*n, value.clone())),
         FieldWrite::Data { offset, value } => Ok(Resolved::Data(*offset, value.clone())),
         FieldWrite::Field { name, text } => {
             let spec = profile
-                .fields
+                .fields()
                 .iter()
-                .find(|f| &f.name == name)
+                .find(|f| f.name() == name)
                 .ok_or_else(|| request_error(format!("{ap}: the profile has no field {name:?}")))?;
             let problem = |p: String| request_error(format!("{ap}: field {name}: {p}"));
-            match &spec.source {
+            match spec.source() {
                 FieldSource::Info(n) => {
-                    let bytes = encode::encode(spec.encoding, text, None).map_err(problem)?;
+                    let bytes = encode::encode(spec.encoding(), text, None).map_err(problem)?;
                     Ok(Resolved::Info(usize::from(*n), Zeroizing::new(bytes)))
                 }
                 FieldSource::Range {
@@ -185,7 +181,7 @@ fn resolve(profile: &Profile, write: &FieldWrite) -> Result<Resolved> {
                     length,
                 } => {
                     let bytes =
-                        encode::encode(spec.encoding, text, Some(*length)).map_err(problem)?;
+                        encode::encode(spec.encoding(), text, Some(*length)).map_err(problem)?;
                     Ok(Resolved::Data(*offset, Zeroizing::new(bytes)))
                 }
                 FieldSource::Range { step: Some(_), .. } => Err(problem(
@@ -208,7 +204,7 @@ pub(crate) enum Plan {
 /// into plain commands, in the order given. Nothing is sent when one of them
 /// is wrong.
 pub(crate) fn plan(profile: &Profile, writes: &[FieldWrite]) -> Result<Plan> {
-    let ap = &profile.name;
+    let ap = profile.name();
     if writes.is_empty() {
         return Err(request_error(format!("{ap}: nothing to write")));
     }
@@ -220,10 +216,10 @@ pub(crate) fn plan(profile: &Profile, writes: &[FieldWrite]) -> Result<Plan> {
         request_error(format!(
             "{ap}: {} cannot be written on a Type {} AP",
             w.label(),
-            profile.kind.name()
+            profile.ap_type().name()
         ))
     };
-    match profile.kind {
+    match profile.ap_type() {
         ApType::A => {
             let mut commands = Vec::with_capacity(resolved.len());
             for (write, r) in writes.iter().zip(resolved) {
@@ -247,14 +243,7 @@ pub(crate) fn plan(profile: &Profile, writes: &[FieldWrite]) -> Result<Plan> {
                 record.push(u8::try_from(value.len()).unwrap_or(0));
                 record.extend_from_slice(&value);
                 let record_number = u8::try_from(n + 1).unwrap_or(0);
-                commands.push(Command::new(
-                    0x00,
-                    INS_UPDATE_RECORD,
-                    record_number,
-                    P2_SFI_1_RECORD,
-                    record.as_slice(),
-                    None,
-                )?);
+                commands.push(commands::update_record(record_number, EF_SFI, &record)?);
             }
             Ok(Plan::Commands(commands))
         }
@@ -291,14 +280,7 @@ pub(crate) fn plan(profile: &Profile, writes: &[FieldWrite]) -> Result<Plan> {
                     )));
                 }
                 let p2 = u8::try_from(offset).unwrap_or(0);
-                commands.push(Command::new(
-                    0x00,
-                    INS_UPDATE_BINARY,
-                    P1_SFI_1,
-                    p2,
-                    value.as_slice(),
-                    None,
-                )?);
+                commands.push(commands::update_binary_sfi(EF_SFI, p2, &value)?);
             }
             Ok(Plan::Commands(commands))
         }
@@ -315,7 +297,7 @@ pub(crate) fn type_c_update(
     file: &[u8],
     changes: &[(usize, Zeroizing<Vec<u8>>)],
 ) -> Result<Command> {
-    let ap = &profile.name;
+    let ap = profile.name();
     let mut info: [Option<Zeroizing<Vec<u8>>>; 3] = [None, None, None];
     let mut rest = file.get(C_FIELDS_START..).unwrap_or(&[]);
     while let Some((&tag, tail)) = rest.split_first() {
@@ -356,14 +338,7 @@ pub(crate) fn type_c_update(
     }
     tail.resize(C_FILE_LEN - C_FIELDS_START, 0xFF);
     let p2 = u8::try_from(C_FIELDS_START).unwrap_or(0);
-    Ok(Command::new(
-        0x00,
-        INS_UPDATE_BINARY,
-        P1_SFI_1,
-        p2,
-        tail.as_slice(),
-        None,
-    )?)
+    Ok(commands::update_binary_sfi(EF_SFI, p2, &tail)?)
 }
 
 /// What a write did.

@@ -1,11 +1,14 @@
-//! Running a write (PROFILE.md §11) on the card: one transaction, the update
-//! keys' channel, one command per write, and nothing state-changing sent
-//! twice.
+//! Running a write (PROFILE.md §11) on the card: one transaction with the
+//! state-changing policy, the update keys' channel, one command per write,
+//! and nothing state-changing ever sent twice.
+
+use rand_core::CryptoRngCore;
 
 use super::{FieldWrite, Plan, WriteReport, labels, plan, type_c_update};
-use crate::ap::Reader;
 use crate::apdu::Command;
-use crate::auth::{KEY_REFERENCE_UPDATE, KeyProvider, Random, StaticKeys};
+use crate::auth::{KEY_REFERENCE_UPDATE, KeyProvider, StaticKeys};
+use crate::card::{Card, Policy};
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::profile::{ApType, Profile, ProfileError};
 use crate::session::Session;
@@ -13,67 +16,16 @@ use crate::sm::SmMode;
 use crate::status::StatusWord;
 use crate::transport::Transport;
 
-/// How often a state-changing operation starts again before its first
-/// state-changing command (a reset by another party, a link glitch).
-const MAX_RETRIES: usize = 2;
-
-/// Runs a state-changing operation in one transaction. It may start again
-/// from SELECT — with short APDUs after an extended-length refusal, or after a
-/// reset by another party — only while `op` has not yet sent a state-changing
-/// command (it sets the flag just before); after that any failure is final,
-/// so nothing that changes the card is ever sent twice.
-pub(crate) fn run_changing<T: Transport + ?Sized, R>(
-    transport: &mut T,
-    mut extended: bool,
-    mut op: impl FnMut(&mut Session<'_>, &mut bool) -> Result<R>,
-) -> Result<(R, usize)> {
-    let mut spent = 0;
-    let mut retries = 0;
-    loop {
-        let mut outcome: Option<Result<R>> = None;
-        let began = transport.transaction(&mut |t| {
-            loop {
-                let mut session = Session::new(&mut *t, extended);
-                let mut changing = false;
-                let r = op(&mut session, &mut changing);
-                spent += session.apdu_count();
-                match r {
-                    Err(Error::ExtendedRejected) if extended && !changing => extended = false,
-                    Err(Error::Transport(e))
-                        if e.is_retryable() && !changing && retries < MAX_RETRIES =>
-                    {
-                        retries += 1;
-                    }
-                    other => {
-                        outcome = Some(other);
-                        return;
-                    }
-                }
-            }
-        });
-        match began {
-            Err(e) if e.is_retryable() && retries < MAX_RETRIES => retries += 1,
-            Err(e) => return Err(e.into()),
-            Ok(()) => {
-                return outcome
-                    .unwrap_or(Err(Error::ExtendedRejected))
-                    .map(|r| (r, spent));
-            }
-        }
-    }
-}
-
-/// Sends a state-changing command under the channel and requires `90 00`.
+/// Sends a state-changing command under the channel and requires `90 00`;
+/// returns the plain response data.
 pub(crate) fn send_changing(
     session: &mut Session<'_>,
-    changing: &mut bool,
     cmd: &Command,
     name: &'static str,
-) -> Result<Vec<u8>> {
-    *changing = true;
+) -> Result<zeroize::Zeroizing<Vec<u8>>> {
     let resp = session.transmit_protected(cmd)?;
     if resp.sw == StatusWord::Success {
-        Ok(resp.data.clone())
+        Ok(zeroize::Zeroizing::new(resp.data.clone()))
     } else {
         Err(Error::Status {
             command: name,
@@ -85,37 +37,37 @@ pub(crate) fn send_changing(
 fn update_keys(profile: &Profile) -> Result<StaticKeys> {
     let no_keys = |problem: &str| {
         Error::Profile(ProfileError::Invalid {
-            file: profile.name.clone(),
+            file: profile.name().to_owned(),
             key: "auth.update".into(),
             problem: problem.into(),
         })
     };
     let update = profile
-        .update
-        .as_ref()
+        .update()
         .ok_or_else(|| no_keys("writing needs the AP's update keys ([auth.update])"))?;
-    match (&update.k_enc, &update.k_mac) {
-        (Some(e), Some(m)) => Ok(StaticKeys::new(update.suite, e.clone(), m.clone())?),
-        _ => Err(no_keys("no keys in the profile: pass a key provider")),
+    match update.static_keys() {
+        Some(keys) => Ok(keys?),
+        None => Err(no_keys("no keys in the profile: pass a key provider")),
     }
 }
 
-impl<T: Transport> Reader<T> {
+impl<T: Transport> Card<T> {
     /// Writes info fields of the AP a profile describes (PROFILE.md §11),
     /// with the update keys of its `[auth.update]` table, in one transaction:
     /// SELECT, (Type C: the file read in the clear), GET CHALLENGE, MUTUAL
     /// AUTHENTICATE with key reference `82`, then one UPDATE RECORD (Type A)
     /// or UPDATE BINARY (Types C, D) per write, in order. Every write is
-    /// checked against the profile and the profile's limits before anything
-    /// is sent. A card that refuses a write answers a status word and keeps
-    /// its old value; a card torn away during a write holds the old value or
-    /// the new one — read it again to know which (nothing is resent).
+    /// checked against the profile and the profile document's limits before
+    /// anything is sent ([`Error::Request`]). A card that refuses a write
+    /// answers a status word and keeps its old value; a card torn away during
+    /// a write holds the old value or the new one — read it again to know
+    /// which (nothing state-changing is ever sent twice).
     pub fn write(&mut self, profile: &Profile, writes: &[FieldWrite]) -> Result<WriteReport> {
         let keys = update_keys(profile)?;
         self.write_with_keys(profile, &keys, writes)
     }
 
-    /// [`Reader::write`] with the update keys from `keys` (an HSM, a SAM)
+    /// [`Card::write`] with the update keys from `keys` (an HSM, a SAM)
     /// instead of the profile.
     pub fn write_with_keys(
         &mut self,
@@ -124,18 +76,30 @@ impl<T: Transport> Reader<T> {
         writes: &[FieldWrite],
     ) -> Result<WriteReport> {
         let plan = plan(profile, writes)?;
-        let mode = match profile.kind {
+        let mode = match profile.ap_type() {
             ApType::D => SmMode::Encrypt,
             _ => SmMode::Mac,
         };
-        let (transport, rng, extended) = self.operation_parts(profile.extended_length);
-        let ((), apdus) = run_changing(transport, extended, |session, changing| {
-            write_once(session, changing, profile, keys, rng, mode, &plan)
-        })?;
+        let span = tracing::info_span!(
+            "write",
+            ap = profile.name(),
+            ap_type = profile.ap_type().name(),
+            writes = writes.len(),
+            apdus = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let ((), apdus) = self
+            .run(
+                profile.extended_length(),
+                Policy::StateChanging,
+                |session, rng| write_once(session, profile, keys, rng, mode, &plan),
+            )
+            .inspect_err(|e| tracing::debug!(error = %e, "write failed"))?;
+        span.record("apdus", apdus);
         Ok(WriteReport {
-            name: profile.name.clone(),
-            kind: profile.kind,
-            aid: profile.aid.clone(),
+            name: profile.name().to_owned(),
+            kind: profile.ap_type(),
+            aid: profile.aid().to_vec(),
             written: labels(writes),
             apdus,
         })
@@ -144,34 +108,28 @@ impl<T: Transport> Reader<T> {
 
 fn write_once(
     session: &mut Session<'_>,
-    changing: &mut bool,
     profile: &Profile,
     keys: &dyn KeyProvider,
-    rng: &mut dyn Random,
+    rng: &mut dyn CryptoRngCore,
     mode: SmMode,
     plan: &Plan,
 ) -> Result<()> {
-    session.select_aid(&profile.aid)?;
-    let commands = match plan {
+    session.select_aid(profile.aid())?;
+    match plan {
         Plan::Commands(commands) => {
             session.authenticate_with_reference(keys, rng, mode, KEY_REFERENCE_UPDATE)?;
-            commands.iter().collect::<Vec<_>>()
+            for cmd in commands {
+                let name = commands::properties(cmd.ins).name;
+                send_changing(session, cmd, name)?;
+            }
+            Ok(())
         }
         Plan::TypeC(changes) => {
-            let read = Command::new(0x00, 0xB0, 0x81, 0x00, [], Some(256))?;
+            let read = commands::read_binary_sfi(1, 256)?;
             let file = session.transmit_ok(&read, "READ BINARY")?;
             let update = type_c_update(profile, &file.data, changes)?;
             session.authenticate_with_reference(keys, rng, mode, KEY_REFERENCE_UPDATE)?;
-            return send_changing(session, changing, &update, "UPDATE BINARY").map(|_| ());
+            send_changing(session, &update, "UPDATE BINARY").map(|_| ())
         }
-    };
-    for cmd in commands {
-        let name = if cmd.ins == 0xDC {
-            "UPDATE RECORD"
-        } else {
-            "UPDATE BINARY"
-        };
-        send_changing(session, changing, cmd, name)?;
     }
-    Ok(())
 }
