@@ -657,3 +657,53 @@ fn description_round_trips_with_issuer_and_update_keys() {
     assert!(err.to_string().contains("update.k_enc"), "{err}");
     assert!(!err.to_string().contains("00\""));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Random lifecycle and write commands under the issuer's and an AP's
+        /// update channel never panic, and whatever the card accepted still
+        /// makes a valid description (what `--persist` writes back).
+        #[test]
+        fn random_changes_keep_the_card_valid(
+            commands in proptest::collection::vec(
+                (prop_oneof![Just(0xE0u8), Just(0xE4), Just(0xCA), Just(0xD6), Just(0xDC)],
+                 any::<u8>(), any::<u8>(), proptest::collection::vec(any::<u8>(), 0..300)),
+                1..12),
+            template_like in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let mut card = card();
+            let mut t = issuer(&mut card);
+            // A template that is almost right, with random contents.
+            let mut near = template(b'C', 2, b"\xF0CARDAPC\x09\x09", "1234567890125", b"");
+            near.extend_from_slice(&template_like);
+            let _ = create(&mut card, &mut t, &near);
+            for (ins, p1, p2, data) in &commands {
+                let apdu = t.protect([0x00, *ins, *p1, *p2], data, Some(&[0x00]), Some(true));
+                let answer = card.process(&apdu);
+                prop_assert!(answer.len() >= 2);
+                if answer.len() == 2 {
+                    // Refused in the clear: the channel is gone; open it again.
+                    t = issuer(&mut card);
+                } else {
+                    let _ = t.unprotect(&answer);
+                }
+            }
+            let mut w = open(&mut card, AID_D, 0x82, Suite::Aes256, b"D-update", true);
+            for (_, p1, p2, data) in &commands {
+                let apdu = w.protect([0x00, 0xD6, *p1, *p2], data, None, Some(true));
+                let answer = card.process(&apdu);
+                if answer.len() == 2 {
+                    break;
+                }
+                let _ = w.unprotect(&answer);
+            }
+            let text = card.snapshot().to_toml_string().unwrap();
+            prop_assert_eq!(Description::from_toml_str(&text).unwrap(), card.snapshot());
+        }
+    }
+}

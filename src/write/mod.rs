@@ -273,7 +273,7 @@ pub(crate) fn plan(profile: &Profile, writes: &[FieldWrite]) -> Result<Plan> {
                         "{ap}: data@{offset}: bytes 0 to 12 hold the user ID, which is never written"
                     )));
                 }
-                if value.is_empty() || offset + value.len() > D_FILE_LEN {
+                if value.is_empty() || offset.saturating_add(value.len()) > D_FILE_LEN {
                     return Err(request_error(format!(
                         "{ap}: data@{offset}: {} bytes do not fit the {D_FILE_LEN}-byte file",
                         value.len()
