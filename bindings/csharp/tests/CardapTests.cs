@@ -154,6 +154,37 @@ static class CardapTests
             }
         });
 
+        Run("the loading desk installs, lists, moves out and deletes", () =>
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cardap-cs-desk-" + System.Diagnostics.Process.GetCurrentProcess().Id);
+            Directory.CreateDirectory(dir);
+            string desk = Path.Combine(dir, "issuer.toml");
+            File.WriteAllText(desk, File.ReadAllText(Path.Combine(examples, "issuer.toml")));
+            string cardFile = Path.Combine(dir, "card.toml");
+            File.WriteAllText(cardFile, File.ReadAllText(Card));
+            using (var card = Context.VirtualCard(cardFile))
+            using (var issuer = Issuer.FromFile(desk))
+            {
+                string profilePath = Path.Combine(dir, "taxi.toml");
+                byte[] aid = { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x44, 0x04, 0x00 };
+                string userId = card.Install(issuer, ApType.D, Area.Local, aid, "evac", profilePath, 3, "data=0102");
+                Equal(13, userId.Length, "user ID length");
+                using (var p = Profile.FromFile(profilePath))
+                {
+                    Equal(userId, card.Read(p).UserId, "user ID read back");
+                    Equal(4, card.Write(p, "data@13=AABB"), "write");
+                    Equal("AABB", Hex(card.Read(p).Data).Substring(0, 4), "data");
+                }
+                Check(card.ListArea(issuer, Area.Local).Contains(userId), "listed");
+                var e = Throws<StatusWordException>(() => card.Install(issuer, ApType.C, Area.Local, aid, "x", Path.Combine(dir, "x.toml")));
+                Equal((ushort)0x6A89, e.StatusWord.Value, "duplicate AID");
+                Equal(2, card.MoveOut(issuer), "moved out");
+                card.DeleteAp(issuer, new byte[] { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x41, 0x00, 0x07 });
+                Throws<ApNotFoundException>(() => card.DeleteAp(issuer, new byte[] { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x41, 0x00, 0x07 }));
+            }
+            Directory.Delete(dir, true);
+        });
+
         Run("lists the APs", () =>
         {
             using (var card = Context.VirtualCard(Card))

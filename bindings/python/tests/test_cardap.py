@@ -168,6 +168,8 @@ def test_enums_match_the_header():
     assert consts == {f"CARDAP_RESULT_{r.name}": r.value for r in cardap.Result}
     types = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_AP_TYPE_")}
     assert types == {f"CARDAP_AP_TYPE_{t.name}": t.value for t in cardap.ApType}
+    areas = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_AREA_")}
+    assert areas == {f"CARDAP_AREA_{a.name}": a.value for a in cardap.Area}
     assert all(r.text for r in cardap.Result)
     assert cardap.Result.AUTH_FAILED.text == "mutual authentication failed"
 
@@ -275,3 +277,33 @@ def test_write_info_fields_and_read_them_back():
         with pytest.raises(cardap.AuthenticationError):
             c.write(cardap.Profile.from_str(wrong), {"info1": "00"})
         assert c.read(profile("kiosk")).fields["staff_no"] == "STAFF-01"
+
+
+def test_the_loading_desk(tmp_path):
+    desk_file = tmp_path / "issuer.toml"
+    desk_file.write_text((EXAMPLES / "issuer.toml").read_text())
+    card_copy = tmp_path / "card.toml"
+    card_copy.write_text(CARD.read_text())
+    with cardap.Context.virtual_card(card_copy) as c, cardap.Issuer.from_file(desk_file) as desk:
+        out = tmp_path / "taxi.toml"
+        aid = bytes.fromhex("F0434152444150410300")
+        user_id = c.install(desk, cardap.ApType.A, cardap.Area.LOCAL, aid, "taxi", out,
+                            info={"info1": "5441584931", "info2": ""}, suite="aes256")
+        assert len(user_id) == 13 and user_id.isdigit()
+        taxi = cardap.Profile.from_file(out)
+        rec = c.read(taxi)
+        assert rec.user_id == user_id
+        assert c.write(taxi, {"info2": "20260401"}) == 4
+        assert c.read(taxi).info["info2"] == bytes.fromhex("20260401")
+        local = c.list_area(desk, cardap.Area.LOCAL)
+        assert [e["user_id"] for e in local] == ["1001000000019", user_id]
+        with pytest.raises(cardap.StatusError) as e:
+            c.install(desk, cardap.ApType.C, cardap.Area.LOCAL, aid, "again", tmp_path / "x.toml")
+        assert e.value.sw == 0x6A89
+        assert c.move_out(desk) == 2
+        with pytest.raises(cardap.ApNotFoundError):
+            c.read(taxi)
+        c.delete_ap(desk, bytes.fromhex("F0434152444150410007"))
+        with pytest.raises(cardap.ApNotFoundError):
+            c.delete_ap(desk, bytes.fromhex("F0434152444150410007"))
+        assert [e["area"] for e in c.list_area(desk)] == ["extension"]
