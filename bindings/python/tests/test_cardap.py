@@ -239,6 +239,22 @@ def test_pcsc_reads_a_c_d():
         assert card.read(profile("evacuee")).fields["birth_date"] == "19850412"
 
 
+@pytest.mark.skipif(not READER, reason="set CARDAP_TEST_READER to a reader holding the demo card")
+def test_pcsc_writes_and_restores():
+    with cardap.Context.pcsc(READER) as card:
+        library = profile("library")
+        assert card.write(library, {"info2": "00424242"}) == 5
+        assert card.read(library).fields["member_no"] == "00424242"
+        kiosk = profile("kiosk")
+        assert card.write(kiosk, ["staff_no=STAFF-42"]) == 4
+        assert card.read(kiosk).fields["staff_no"] == "STAFF-42"
+        # Put the demo card back as it was for the tests that follow.
+        assert card.write(library, {"info2": "00123456"}) == 5
+        assert card.write(kiosk, ["staff_no=STAFF-01"]) == 4
+        assert card.read(library).to_json() == LIBRARY_JSON
+        assert card.read(kiosk).to_json() == KIOSK_JSON
+
+
 def test_example_script():
     out = subprocess.run(
         [sys.executable, str(EXAMPLES / "python" / "read_ap.py"), "--profile", str(PROFILES / "kiosk.toml"),
