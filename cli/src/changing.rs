@@ -4,55 +4,19 @@
 
 use std::path::{Path, PathBuf};
 
-use cardap::{Card, Error, LengthMode, StatusWord, Transport, TransportError};
+use cardap::{Card, Error, LengthMode, Transport};
 use cardap_sim::{PersistentCard, VirtualCard};
 
 use crate::Source;
+use crate::error::{CliError, Exit, class_of};
 
-/// A failure with its exit code: 2 usage, 3 profile or description file,
-/// 4 no reader / no card / no pcscd, 5 AP or file not on the card,
-/// 6 authentication or integrity failure, 7 any other card status, 1 internal.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
+/// The failures of writes and the desk, in the CLI's exit-code classes
+/// (`error.rs`): requests the profile does not allow are usage errors.
+pub type Failure = CliError;
 
-impl Failure {
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// A failure of the SDK, classed by what went wrong.
-    pub fn card(e: &Error) -> Self {
-        let code = match e {
-            Error::Profile(_) => 3,
-            Error::Request { .. } => 2,
-            Error::Transport(
-                TransportError::NoCard
-                | TransportError::CardRemoved
-                | TransportError::CardReset
-                | TransportError::ReaderUnavailable(_)
-                | TransportError::ServiceUnavailable(_),
-            ) => 4,
-            Error::ApNotFound { .. }
-            | Error::Status {
-                sw: StatusWord::NotFound,
-                ..
-            } => 5,
-            Error::Auth(_) | Error::SecureMessaging(_) | Error::Crypto(_) => 6,
-            Error::Status {
-                sw: StatusWord::SecurityStatusNotSatisfied | StatusWord::AuthenticationFailed,
-                ..
-            } => 6,
-            Error::Registry { .. } => 1,
-            _ => 7,
-        };
-        Self::new(code, e.to_string())
-    }
+/// A failure of the SDK, classed by what went wrong.
+pub fn card_failure(e: &Error) -> CliError {
+    CliError::new(class_of(e), e.to_string())
 }
 
 /// The card of a state-changing command: with `--virtual-card FILE`, the file
@@ -71,7 +35,7 @@ impl Target {
         match &source.virtual_card {
             Some(path) => {
                 let card =
-                    VirtualCard::from_file(path).map_err(|e| Failure::new(3, e.to_string()))?;
+                    VirtualCard::from_file(path).map_err(|e| CliError::file(e.to_string()))?;
                 Ok(Self::Virtual {
                     card: Box::new(card),
                     path: path.clone(),
@@ -79,7 +43,7 @@ impl Target {
             }
             None => crate::card::open(source)
                 .map(Self::Reader)
-                .map_err(|e| Failure::new(4, e)),
+                .map_err(|e| CliError::new(Exit::NoCard, e.to_string())),
         }
     }
 
@@ -99,7 +63,7 @@ impl Target {
             Self::Reader(mut transport) => {
                 let mut reader =
                     Card::new(&mut *transport as &mut dyn Transport).with_length_mode(length);
-                f(&mut reader).map_err(|e| Failure::card(&e))
+                f(&mut reader).map_err(|e| card_failure(&e))
             }
             Self::Virtual { mut card, path } => {
                 let result = {
@@ -110,7 +74,7 @@ impl Target {
                 if card.changes() > 0 {
                     save(*card, &path)?;
                 }
-                result.map_err(|e| Failure::card(&e))
+                result.map_err(|e| card_failure(&e))
             }
         }
     }
@@ -119,5 +83,5 @@ impl Target {
 fn save(card: VirtualCard, path: &Path) -> Result<(), Failure> {
     PersistentCard::new(card, path)
         .save()
-        .map_err(|e| Failure::new(1, format!("cannot write the virtual card back: {e}")))
+        .map_err(|e| CliError::internal(format!("cannot write the virtual card back: {e}")))
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::Source;
 use crate::changing::{Failure, Target};
+use crate::error::CliError;
 
 #[derive(Subcommand)]
 pub enum IssueCmd {
@@ -127,14 +128,14 @@ fn issuer(desk: &Desk) -> Result<Issuer, Failure> {
         Some(p) => p.clone(),
         None => std::env::var_os("CARDAP_ISSUER")
             .map(PathBuf::from)
-            .ok_or_else(|| Failure::new(2, "give --issuer ISSUER.toml (or set CARDAP_ISSUER)"))?,
+            .ok_or_else(|| CliError::usage("give --issuer ISSUER.toml (or set CARDAP_ISSUER)"))?,
     };
-    Issuer::from_file(&path).map_err(|e| Failure::new(3, e.to_string()))
+    Issuer::from_file(&path).map_err(|e| CliError::file(e.to_string()))
 }
 
 fn hex_arg(what: &str, text: &str) -> Result<Vec<u8>, Failure> {
     let cleaned: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    hex::decode(cleaned).map_err(|_| Failure::new(2, format!("{what}: not a hex string")))
+    hex::decode(cleaned).map_err(|_| CliError::usage(format!("{what}: not a hex string")))
 }
 
 pub fn run(cmd: IssueCmd) -> Result<(), Failure> {
@@ -238,10 +239,9 @@ fn install(args: InstallArgs) -> Result<(), Failure> {
                 next_info = n + 1;
             }
             _ => {
-                return Err(Failure::new(
-                    2,
-                    format!("--info {key}: expected infoN or data"),
-                ));
+                return Err(CliError::usage(format!(
+                    "--info {key}: expected infoN or data"
+                )));
             }
         }
     }
@@ -258,14 +258,11 @@ fn install(args: InstallArgs) -> Result<(), Failure> {
         let name = args.name.as_deref().unwrap_or(&args.label);
         let text = installed.profile_toml(name);
         write_secret(path, text.as_bytes()).map_err(|e| {
-            Failure::new(
-                1,
-                format!(
-                    "installed user ID {}, but cannot write {}: {e}",
-                    installed.user_id,
-                    path.display()
-                ),
-            )
+            CliError::internal(format!(
+                "installed user ID {}, but cannot write {}: {e}",
+                installed.user_id,
+                path.display()
+            ))
         })?;
     } else {
         eprintln!("cardap: no --keys-out: the new AP's keys are not kept anywhere");

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::Source;
 use crate::changing::{Failure, Target};
+use crate::error::CliError;
 
 #[derive(Args)]
 pub struct WriteArgs {
@@ -30,13 +31,13 @@ pub struct WriteArgs {
 }
 
 pub fn run(args: WriteArgs) -> Result<(), Failure> {
-    let profile = Profile::from_file(&args.profile).map_err(|e| Failure::new(3, e.to_string()))?;
+    let profile = Profile::from_file(&args.profile).map_err(|e| CliError::file(e.to_string()))?;
     let writes = args
         .sets
         .iter()
         .map(|s| FieldWrite::parse(s))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Failure::new(2, e.to_string()))?;
+        .map_err(|e| CliError::usage(e.to_string()))?;
     let report = Target::open(&args.source)?.run(args.short, |r| r.write(&profile, &writes))?;
     if args.format == crate::Format::Json {
         outln!(
