@@ -65,7 +65,7 @@ impl ContextInner {
     /// The context's state, or `BUSY` when another thread is in a call on
     /// it. A panic in an earlier call (caught at the boundary) leaves the
     /// state memory-safe, so a poisoned lock is used as is.
-    fn lock(&self) -> Result<MutexGuard<'_, ContextState>, Failure> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, ContextState>, Failure> {
         match self.state.try_lock() {
             Ok(guard) => Ok(guard),
             Err(TryLockError::Poisoned(e)) => Ok(e.into_inner()),
@@ -81,7 +81,7 @@ impl ContextState {
     /// Runs one operation with a reader over this context's transport and
     /// keeps its failure, if any, as the context's last error. `operation`
     /// names it in log events.
-    fn run<T>(
+    pub(crate) fn run<T>(
         &mut self,
         operation: &'static str,
         op: impl FnOnce(&mut Card<&mut (dyn Transport + Send + 'static)>) -> cardap_core::Result<T>,
