@@ -52,9 +52,17 @@ pub struct Desk {
     /// Use short APDUs only (long commands are chained).
     #[arg(long)]
     short: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = crate::Format::Json)]
-    format: crate::Format,
+    /// Output format: `install` prints the new user ID alone by default
+    /// (`json`: an object with it); the other commands print JSON by default.
+    #[arg(long, value_enum)]
+    format: Option<crate::Format>,
+}
+
+impl Desk {
+    /// Whether to print JSON, given the command's default.
+    fn json(&self, default: crate::Format) -> bool {
+        self.format.unwrap_or(default) == crate::Format::Json
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -146,7 +154,7 @@ pub fn run(cmd: IssueCmd) -> Result<(), Failure> {
             let aid = hex_arg("--aid", &aid)?;
             let apdus =
                 Target::open(&desk.source)?.run(desk.short, |r| r.delete_ap(&issuer, &aid))?;
-            if desk.format == crate::Format::Json {
+            if desk.json(crate::Format::Json) {
                 outln!(
                     "{}",
                     json!({ "deleted": hex::encode_upper(&aid), "apdus": apdus })
@@ -160,7 +168,7 @@ pub fn run(cmd: IssueCmd) -> Result<(), Failure> {
             let issuer = issuer(&desk)?;
             let (count, apdus) =
                 Target::open(&desk.source)?.run(desk.short, |r| r.move_out(&issuer))?;
-            if desk.format == crate::Format::Json {
+            if desk.json(crate::Format::Json) {
                 outln!(
                     "{}",
                     json!({ "area": "local", "deleted": count, "apdus": apdus })
@@ -178,7 +186,7 @@ pub fn run(cmd: IssueCmd) -> Result<(), Failure> {
             let area = area.map(AreaArg::area);
             let listed =
                 Target::open(&desk.source)?.run(desk.short, |r| r.list_area(&issuer, area))?;
-            if desk.format == crate::Format::Json {
+            if desk.json(crate::Format::Json) {
                 let entries: Vec<_> = listed
                     .iter()
                     .map(|ap| {
@@ -267,7 +275,7 @@ fn install(args: InstallArgs) -> Result<(), Failure> {
     } else {
         eprintln!("cardap: no --keys-out: the new AP's keys are not kept anywhere");
     }
-    if args.desk.format == crate::Format::Json {
+    if args.desk.json(crate::Format::Text) {
         outln!(
             "{}",
             json!({

@@ -107,6 +107,8 @@ fn the_demo_card_accepts_the_desk_and_the_update_keys() {
             "info1=0102",
             "--keys-out",
             "c.toml",
+            "--format",
+            "json",
         ],
     );
     let uid = i["user_id"].as_str().unwrap().to_owned();
@@ -322,4 +324,41 @@ fn failures_map_to_exit_code_classes() {
     );
     assert_ne!(rows[0].user_id, rows[1].user_id);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn install_prints_the_new_user_id() {
+    let dir = workdir("bare-id");
+    let out = run(
+        &dir,
+        &[
+            "issue",
+            "install",
+            "--issuer",
+            "issuer.toml",
+            "--type",
+            "C",
+            "--area",
+            "extension",
+            "--aid",
+            "F0434152444150430777",
+            "--label",
+            "points",
+            "--keys-out",
+            "points.toml",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let uid = text.strip_suffix('\n').unwrap();
+    assert_eq!(uid.len(), 13, "{text:?}");
+    assert!(cardap::UserId::parse(uid.as_bytes()).is_ok(), "{uid}");
+    assert_eq!(
+        ok(&dir, &["read", "--profile", "points.toml"])["user_id"],
+        uid
+    );
 }

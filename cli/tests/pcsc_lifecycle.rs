@@ -165,6 +165,8 @@ fn install(
         suite,
         "--keys-out",
         out,
+        "--format",
+        "json",
     ];
     for i in info {
         args.extend(["--info", i]);
