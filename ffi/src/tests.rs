@@ -785,6 +785,8 @@ fn result_codes_are_stable_and_named() {
             | R::CardStatus
             | R::ApNotFound
             | R::ExtendedRejected
+            | R::InvalidWrite
+            | R::Registry
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
@@ -804,8 +806,10 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 41);
+    assert_eq!(all.len(), 43);
     assert_eq!(R::Busy as u32, 108);
+    assert_eq!(R::InvalidWrite as u32, 310);
+    assert_eq!(R::Registry as u32, 311);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);
