@@ -13,6 +13,12 @@ step "pcscd with the vpcd virtual reader (installs pcscd, libpcsclite-dev, vsmar
 bash scripts/pcscd-up.sh
 trap 'bash scripts/pcscd-down.sh' EXIT
 
+step "PostgreSQL for the registry tests (installs postgresql; a throw-away server on 127.0.0.1)"
+eval "$(bash scripts/postgres-up.sh)"
+trap 'bash scripts/postgres-down.sh; bash scripts/pcscd-down.sh' EXIT
+# The registry's PostgreSQL tests fail instead of skipping without a server.
+export CARDAP_REQUIRE_POSTGRES=1
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

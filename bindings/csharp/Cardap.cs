@@ -92,6 +92,14 @@ namespace Cardap
         CardDescriptionInvalid = 700,
         /// <summary>A virtual card description file cannot be read.</summary>
         CardDescriptionIo = 701,
+        /// <summary>The registry's store failed (SQLite file or PostgreSQL server).</summary>
+        RegistryStore = 800,
+        /// <summary>A feed file was refused; nothing was imported.</summary>
+        FeedInvalid = 801,
+        /// <summary>A feed file cannot be read.</summary>
+        FeedIo = 802,
+        /// <summary>This user ID is already registered for this AP.</summary>
+        MemberExists = 803,
         /// <summary>A code this version of the wrapper does not know.</summary>
         Unknown = 999,
     }
@@ -421,6 +429,11 @@ namespace Cardap
                     return new NoKeysException(code, message, inner);
                 case ResultCode.InvalidWrite:
                     return new CardapArgumentException(code, message, inner);
+                case ResultCode.FeedInvalid:
+                case ResultCode.FeedIo:
+                    return new FeedException(code, message, inner);
+                case ResultCode.MemberExists:
+                    return new MemberExistsException(code, message, inner);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
                 case ResultCode.Busy:
@@ -436,6 +449,7 @@ namespace Cardap
                 case 5: return new CardDataException(code, message, inner);
                 case 6: return new ProfileException(code, message, inner);
                 case 7: return new CardDescriptionException(code, message, inner);
+                case 8: return new RegistryException(code, message, inner);
                 default: return new CardapException(code, message, inner);
             }
         }
@@ -1161,6 +1175,16 @@ namespace Cardap
                         NativeMethods.cardap_ap_list_free(list);
                     }
                 });
+            }
+        }
+
+        /// <summary>Runs code with the context's pointer under its lock (other
+        /// wrapper classes that take a context).</summary>
+        internal T WithPointer<T>(Handles.WithPointer<T> body)
+        {
+            lock (gate)
+            {
+                return Handles.Use(handle, "Context", body);
             }
         }
 

@@ -748,6 +748,111 @@ namespace Cardap.Native
         [DllImport(__DllName, EntryPoint = "cardap_context_list_area", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_context_list_area(cardap_context* context, cardap_issuer* issuer, uint area, byte* buffer, System.UIntPtr capacity, System.UIntPtr* out_len);
 
+        /// <summary>
+        ///  Opens the registry at `location` (`location_len` bytes of UTF-8): a
+        ///  SQLite file path (created if missing) or a `postgres://user@host/db` URL
+        ///  (tables in the schema named by `CARDAP_REGISTRY_SCHEMA`, default
+        ///  `cardap`). On success `*out_registry` receives a handle to release with
+        ///  `cardap_registry_free`.
+        ///
+        ///  Errors: `CARDAP_RESULT_REGISTRY_STORE` (the file cannot be opened, the
+        ///  server cannot be reached), `CARDAP_RESULT_INVALID_ARGUMENT`.
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_open", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_open(byte* location, System.UIntPtr location_len, cardap_registry** out_registry);
+
+        /// <summary>
+        ///  Releases a registry handle (closes its connection). NULL does nothing.
+        ///
+        ///  Thread safety: may be called from any thread; a call under way on the
+        ///  handle keeps the registry alive until it returns.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void cardap_registry_free(cardap_registry* registry);
+
+        /// <summary>
+        ///  The status in effect for a user ID, as JSON
+        ///  `{"user_id","status","source","updated_at"}` (status `active`,
+        ///  `suspended`, `abolished` or `unlisted`; source `feed`, `provider` or
+        ///  null). `*out_json` is borrowed from the handle.
+        ///
+        ///  Thread safety: see `cardap_registry`.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_check", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_check(cardap_registry* registry, byte* user_id_text, System.UIntPtr user_id_len, byte** out_json, System.UIntPtr* out_len);
+
+        /// <summary>
+        ///  The gate's decision for a user ID read from the AP named `ap` (the
+        ///  profile's name): membership first, then the status in effect.
+        ///  `*out_decision` receives the decision; `out_json`/`out_len` (both NULL to
+        ///  skip) receive `{"user_id","decision","reason","source","member"}`,
+        ///  borrowed from the handle.
+        ///
+        ///  Thread safety: see `cardap_registry`.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_decide", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_decide(cardap_registry* registry, byte* user_id_text, System.UIntPtr user_id_len, byte* ap, System.UIntPtr ap_len, cardap_decision* out_decision, byte** out_json, System.UIntPtr* out_len);
+
+        /// <summary>
+        ///  Imports a feed file (CSV `user_id,status,updated_at`) in one
+        ///  transaction: `mode` is `CARDAP_IMPORT_FULL` (replaces every feed status)
+        ///  or `CARDAP_IMPORT_DELTA` (inserts or updates its rows). A malformed row
+        ///  refuses the whole file (`CARDAP_RESULT_FEED_INVALID`; the last error
+        ///  lists every bad line). `out_json`/`out_len` (both NULL to skip) receive
+        ///  `{"mode","rows","changed","removed"}`.
+        ///
+        ///  Thread safety: see `cardap_registry`; other handles keep reading the old
+        ///  list until the import commits.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_import", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_import(cardap_registry* registry, byte* path, System.UIntPtr path_len, uint mode, byte** out_json, System.UIntPtr* out_len);
+
+        /// <summary>
+        ///  Sets the provider's status for a user ID (`status`: one of
+        ///  `CARDAP_CARD_STATUS_ACTIVE`, `_SUSPENDED`, `_ABOLISHED`), in effect at
+        ///  once and winning over the feed until `cardap_registry_clear_status`.
+        ///
+        ///  Thread safety: see `cardap_registry`.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_set_status", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_set_status(cardap_registry* registry, byte* user_id_text, System.UIntPtr user_id_len, uint status);
+
+        /// <summary>
+        ///  Clears the provider's status for a user ID: the feed's applies again.
+        ///  Clearing where none is set succeeds.
+        ///
+        ///  Thread safety: see `cardap_registry`.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_clear_status", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_clear_status(cardap_registry* registry, byte* user_id_text, System.UIntPtr user_id_len);
+
+        /// <summary>
+        ///  Registers a member without a card: user ID + AP name -&gt; member key, with
+        ///  an optional label (NULL and 0 for none). An existing (user ID, AP) pair
+        ///  gives `CARDAP_RESULT_MEMBER_EXISTS`.
+        ///
+        ///  Thread safety: see `cardap_registry`.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_add_member", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_add_member(cardap_registry* registry, byte* user_id_text, System.UIntPtr user_id_len, byte* ap, System.UIntPtr ap_len, byte* member, System.UIntPtr member_len, byte* label, System.UIntPtr label_len);
+
+        /// <summary>
+        ///  The registration desk: reads the AP `profile` describes through
+        ///  `context` (one card transaction) and registers its user ID for `member`
+        ///  (optional `label`: NULL and 0 for none) under the profile's name.
+        ///  `out_json`/`out_len` (both NULL to skip) receive
+        ///  `{"user_id","ap","member","label"}`. Card errors give their usual codes
+        ///  (2xx–5xx); an ID already registered for this AP gives
+        ///  `CARDAP_RESULT_MEMBER_EXISTS`.
+        ///
+        ///  Thread safety: the context is used by one thread at a time; the registry
+        ///  as `cardap_registry` says.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_registry_register", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_registry_register(cardap_registry* registry, cardap_context* context, cardap_profile* profile, byte* member, System.UIntPtr member_len, byte* label, System.UIntPtr label_len, byte** out_json, System.UIntPtr* out_len);
+
 
     }
 
@@ -860,6 +965,45 @@ namespace Cardap.Native
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct cardap_issuer
     {
+    }
+
+    /// <summary>
+    ///  A registry: a SQLite file (created if missing) or a PostgreSQL server
+    ///  (`postgres://…`). Made by `cardap_registry_open`, released by
+    ///  `cardap_registry_free`.
+    ///
+    ///  Thread safety: a registry handle may be used from any thread; calls on
+    ///  one handle are serialized by a lock inside it (a long import on a handle
+    ///  holds it). For a gate that decides on one thread while another imports,
+    ///  open one handle per thread on the same location: handles work
+    ///  concurrently, and a check or decision sees an import, a sync or a status
+    ///  change whole or not at all, never half of it. Strings a call returns are
+    ///  borrowed from the handle and stay valid until the next call on the same
+    ///  handle or its `_free`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_registry
+    {
+    }
+
+    /// <summary>
+    ///  A gate's decision, written by `cardap_registry_decide`.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_decision
+    {
+        /// <summary>
+        ///  `true` to open the gate.
+        /// </summary>
+        [MarshalAs(UnmanagedType.U1)] public bool allow;
+        /// <summary>
+        ///  `CARDAP_DENY_REASON_NONE` when allowed, else why not.
+        /// </summary>
+        public cardap_deny_reason reason;
+        /// <summary>
+        ///  The source of the status that applied.
+        /// </summary>
+        public cardap_status_source source;
     }
 
 
@@ -1042,6 +1186,24 @@ namespace Cardap.Native
         /// </summary>
         CardDescriptionIo = 701,
         /// <summary>
+        ///  The registry's store failed: the SQLite file cannot be opened or
+        ///  written, the PostgreSQL server cannot be reached or refused.
+        /// </summary>
+        RegistryStore = 800,
+        /// <summary>
+        ///  A feed file was refused (malformed rows, a bad header); nothing was
+        ///  imported. The last error lists every bad line.
+        /// </summary>
+        FeedInvalid = 801,
+        /// <summary>
+        ///  A feed file could not be read.
+        /// </summary>
+        FeedIo = 802,
+        /// <summary>
+        ///  This user ID is already registered for this AP.
+        /// </summary>
+        MemberExists = 803,
+        /// <summary>
         ///  An error of a kind this version of the C ABI does not name yet.
         /// </summary>
         Unknown = 999,
@@ -1068,6 +1230,56 @@ namespace Cardap.Native
         ///  A custom AP read by its profile's `[[read]]` steps.
         /// </summary>
         Custom = 100,
+    }
+
+    /// <summary>
+    ///  Why a gate says no (`cardap_decision.reason`).
+    /// </summary>
+    internal enum cardap_deny_reason : uint
+    {
+        /// <summary>
+        ///  Allowed: no reason.
+        /// </summary>
+        None = 0,
+        /// <summary>
+        ///  No member is registered with this user ID.
+        /// </summary>
+        UnknownUser = 1,
+        /// <summary>
+        ///  The card is suspended.
+        /// </summary>
+        Suspended = 2,
+        /// <summary>
+        ///  The card is abolished.
+        /// </summary>
+        Abolished = 3,
+        /// <summary>
+        ///  The user ID is registered, but for another AP.
+        /// </summary>
+        WrongAp = 4,
+        /// <summary>
+        ///  The card could not be read.
+        /// </summary>
+        ReadFailed = 5,
+    }
+
+    /// <summary>
+    ///  Where the status that applied came from (`cardap_decision.source`).
+    /// </summary>
+    internal enum cardap_status_source : uint
+    {
+        /// <summary>
+        ///  No status applied (an unlisted card, an unknown user).
+        /// </summary>
+        None = 0,
+        /// <summary>
+        ///  The daily feed.
+        /// </summary>
+        Feed = 1,
+        /// <summary>
+        ///  The provider's own status.
+        /// </summary>
+        Provider = 2,
     }
 
 

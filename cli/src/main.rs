@@ -12,8 +12,10 @@ mod card;
 mod changing;
 mod demo;
 mod error;
+mod gate;
 mod issue;
 mod output;
+mod registry;
 mod signals;
 mod write;
 
@@ -73,7 +75,33 @@ enum Cmd {
         /// Append a redacted APDU trace of every tap to this file.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Decide each tap from this registry (SQLite file or postgres:// URL)
+        /// and add decision, reason, source and member to each line.
+        #[arg(long, value_name = "FILE|URL")]
+        db: Option<String>,
     },
+    /// Registration desk: read the card's AP and register its user ID.
+    Register {
+        /// The AP's profile.
+        #[arg(long)]
+        profile: PathBuf,
+        /// The provider's key for this person (a member number, a staff ID).
+        #[arg(long)]
+        member: String,
+        /// A free-text label.
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        source: Source,
+        #[command(flatten)]
+        db: registry::DbOpt,
+    },
+    /// Members: user ID + AP name -> member key.
+    #[command(subcommand)]
+    Registry(registry::RegistryCmd),
+    /// Card statuses: the daily feed, provider statuses, the gate's copy.
+    #[command(subcommand)]
+    Revocation(registry::RevocationCmd),
     /// Send raw command APDUs (hex) in one transaction and print the answers.
     Apdu {
         #[command(flatten)]
@@ -209,9 +237,19 @@ fn run(cli: Cli) -> CliResult {
             profile,
             reader,
             trace,
+            db,
         } => {
             let profile = load_profile(&profile)?;
-            card::watch(&profile, reader.as_deref(), trace.as_ref())
+            match db {
+                // Gate mode with a registry: each line carries the decision.
+                Some(db) => Ok(gate::watch(
+                    &profile,
+                    reader.as_deref(),
+                    trace.as_ref(),
+                    &db,
+                )?),
+                None => card::watch(&profile, reader.as_deref(), trace.as_ref()),
+            }
         }
         Cmd::Apdu {
             source,
@@ -236,6 +274,24 @@ fn run(cli: Cli) -> CliResult {
             card::bench(&profile, &source, count)
         }
         Cmd::Demo { out, in_process } => demo::run(&out, in_process),
+        Cmd::Registry(cmd) => Ok(registry::registry(cmd)?),
+        Cmd::Revocation(cmd) => Ok(registry::revocation(cmd)?),
+        Cmd::Register {
+            profile,
+            member,
+            label,
+            source,
+            db,
+        } => {
+            let profile = load_profile(&profile)?;
+            Ok(gate::register(
+                &profile,
+                &source,
+                &member,
+                label.as_deref(),
+                &db.db,
+            )?)
+        }
         Cmd::Write(args) => write::run(args),
         Cmd::Issue(cmd) => issue::run(cmd),
         Cmd::Completions { shell } => {

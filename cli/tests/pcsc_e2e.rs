@@ -407,3 +407,182 @@ fn an_independent_client_gets_the_profile_bytes() {
     assert_eq!(responses, expected, "{text}");
     sim.stop();
 }
+
+/// The registration desk and a gate with a registry, through pcscd: a tap
+/// registers the demo card's Type C user ID; then `watch --db` decides each
+/// tap (allow; deny for a provider suspension, a feed abolition, an unknown
+/// user) while statuses change under it.
+#[test]
+#[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
+fn register_then_watch_with_a_registry_allows_and_denies() {
+    let _lock = serial();
+    let db = std::env::temp_dir().join(format!("cardap-e2e-gate-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let demo = root().join("examples/cards/demo.toml");
+    let id = "1001000000019";
+    let registry = |args: &[&str]| -> serde_json::Value {
+        let out = cardap().args(args).arg("--db").arg(&db).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // The desk: tap, read, register.
+    let sim = Sim::start(&demo, &[]);
+    let desk = registry(&[
+        "register",
+        "--reader",
+        READER,
+        "--profile",
+        "examples/profiles/library.toml",
+        "--member",
+        "M-0001",
+        "--label",
+        "Hanako",
+    ]);
+    assert_eq!(desk["user_id"], id);
+    assert_eq!(desk["ap"], "city-library");
+    assert_eq!(desk["member"], "M-0001");
+    assert_eq!(desk["apdus"], 2);
+    sim.stop();
+
+    let mut watch = cardap()
+        .args([
+            "watch",
+            "--reader",
+            READER,
+            "--profile",
+            "examples/profiles/library.toml",
+            "--db",
+        ])
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = watch.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let feed = tmp(
+        "gate-feed.csv",
+        &format!("user_id,status,updated_at\n{id},abolished,2026-11-30T14:05:00Z\n"),
+    );
+    // A card that pcscd still reports while it is being pulled out gives a
+    // denied tap that could not be read: the gate's right answer, not a
+    // decision under test.
+    let pulled = |line: &str| -> bool {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let error = v["error"].as_str().unwrap_or_default();
+        v["ok"] == false
+            && v["decision"] == "deny"
+            && v["reason"] == "read_failed"
+            && (error.contains("removed") || error.contains("reset") || error.contains("no card"))
+    };
+    let tap = |before: &dyn Fn()| -> serde_json::Value {
+        before();
+        let sim = Sim::start(&demo, &[]);
+        let line = loop {
+            let line = rx.recv_timeout(WAIT).expect("no line for a tap");
+            if !pulled(&line) {
+                break line;
+            }
+        };
+        sim.stop();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        for key in [
+            "time", "reader", "ok", "user_id", "decision", "reason", "source", "member", "apdus",
+            "ms",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing in {line}");
+        }
+        assert_eq!(v["ok"], true, "{line}");
+        assert_eq!(v["reader"], READER);
+        assert_eq!(v["user_id"], id);
+        assert_eq!(v["apdus"], 2);
+        assert!(v["ms"].as_f64().unwrap() > 0.0);
+        v
+    };
+    let pick = |v: &serde_json::Value| {
+        (
+            v["decision"].clone(),
+            v["reason"].clone(),
+            v["source"].clone(),
+            v["member"].clone(),
+        )
+    };
+    use serde_json::json;
+    let v = tap(&|| {});
+    assert_eq!(
+        pick(&v),
+        (json!("allow"), json!(null), json!(null), json!("M-0001"))
+    );
+    let v = tap(&|| {
+        registry(&["revocation", "set", id, "suspended"]);
+    });
+    assert_eq!(
+        pick(&v),
+        (
+            json!("deny"),
+            json!("suspended"),
+            json!("provider"),
+            json!("M-0001")
+        )
+    );
+    let v = tap(&|| {
+        registry(&["revocation", "clear", id]);
+        registry(&["revocation", "import", feed.to_str().unwrap(), "--full"]);
+    });
+    assert_eq!(
+        pick(&v),
+        (
+            json!("deny"),
+            json!("abolished"),
+            json!("feed"),
+            json!("M-0001")
+        )
+    );
+    let v = tap(&|| {
+        registry(&["revocation", "set", id, "active"]);
+    });
+    assert_eq!(
+        pick(&v),
+        (
+            json!("allow"),
+            json!(null),
+            json!("provider"),
+            json!("M-0001")
+        )
+    );
+    let v = tap(&|| {
+        registry(&[
+            "registry",
+            "remove",
+            "--user-id",
+            id,
+            "--ap",
+            "city-library",
+        ]);
+    });
+    assert_eq!(
+        pick(&v),
+        (
+            json!("deny"),
+            json!("unknown_user"),
+            json!(null),
+            json!(null)
+        )
+    );
+    terminate(&mut watch);
+    let extra: Vec<String> = rx.try_iter().filter(|l| !pulled(l)).collect();
+    assert!(extra.is_empty(), "one line per tap; also got {extra:?}");
+    let _ = std::fs::remove_file(&db);
+}

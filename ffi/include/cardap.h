@@ -50,6 +50,33 @@
 #define CARDAP_MAX_NAME_LEN 1024
 
 /**
+ * Card statuses for `cardap_registry_set_status` (a plain `uint32_t`, like
+ * every code C passes in): in use.
+ */
+#define CARDAP_CARD_STATUS_ACTIVE 1
+
+/**
+ * Suspended (reported lost, …).
+ */
+#define CARDAP_CARD_STATUS_SUSPENDED 2
+
+/**
+ * Abolished.
+ */
+#define CARDAP_CARD_STATUS_ABOLISHED 3
+
+/**
+ * Import modes for `cardap_registry_import`.
+ * The file replaces every feed status.
+ */
+#define CARDAP_IMPORT_FULL 0
+
+/**
+ * The file's rows are inserted or updated.
+ */
+#define CARDAP_IMPORT_DELTA 1
+
+/**
  * The longest list of writes accepted (bytes).
  */
 #define CARDAP_MAX_WRITES_LEN 65536
@@ -236,6 +263,24 @@ enum cardap_result
    */
   CARDAP_RESULT_CARD_DESCRIPTION_IO = 701,
   /**
+   * The registry's store failed: the SQLite file cannot be opened or
+   * written, the PostgreSQL server cannot be reached or refused.
+   */
+  CARDAP_RESULT_REGISTRY_STORE = 800,
+  /**
+   * A feed file was refused (malformed rows, a bad header); nothing was
+   * imported. The last error lists every bad line.
+   */
+  CARDAP_RESULT_FEED_INVALID = 801,
+  /**
+   * A feed file could not be read.
+   */
+  CARDAP_RESULT_FEED_IO = 802,
+  /**
+   * This user ID is already registered for this AP.
+   */
+  CARDAP_RESULT_MEMBER_EXISTS = 803,
+  /**
    * An error of a kind this version of the C ABI does not name yet.
    */
   CARDAP_RESULT_UNKNOWN = 999,
@@ -278,6 +323,76 @@ enum cardap_ap_type
 typedef enum cardap_ap_type cardap_ap_type;
 #else
 typedef uint32_t cardap_ap_type;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Why a gate says no (`cardap_decision.reason`).
+ */
+enum cardap_deny_reason
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Allowed: no reason.
+   */
+  CARDAP_DENY_REASON_NONE = 0,
+  /**
+   * No member is registered with this user ID.
+   */
+  CARDAP_DENY_REASON_UNKNOWN_USER = 1,
+  /**
+   * The card is suspended.
+   */
+  CARDAP_DENY_REASON_SUSPENDED = 2,
+  /**
+   * The card is abolished.
+   */
+  CARDAP_DENY_REASON_ABOLISHED = 3,
+  /**
+   * The user ID is registered, but for another AP.
+   */
+  CARDAP_DENY_REASON_WRONG_AP = 4,
+  /**
+   * The card could not be read.
+   */
+  CARDAP_DENY_REASON_READ_FAILED = 5,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cardap_deny_reason cardap_deny_reason;
+#else
+typedef uint32_t cardap_deny_reason;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Where the status that applied came from (`cardap_decision.source`).
+ */
+enum cardap_status_source
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No status applied (an unlisted card, an unknown user).
+   */
+  CARDAP_STATUS_SOURCE_NONE = 0,
+  /**
+   * The daily feed.
+   */
+  CARDAP_STATUS_SOURCE_FEED = 1,
+  /**
+   * The provider's own status.
+   */
+  CARDAP_STATUS_SOURCE_PROVIDER = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cardap_status_source cardap_status_source;
+#else
+typedef uint32_t cardap_status_source;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -426,6 +541,22 @@ typedef struct cardap_reader_list cardap_reader_list;
 typedef struct cardap_record cardap_record;
 
 /**
+ * A registry: a SQLite file (created if missing) or a PostgreSQL server
+ * (`postgres://…`). Made by `cardap_registry_open`, released by
+ * `cardap_registry_free`.
+ *
+ * Thread safety: a registry handle may be used from any thread; calls on
+ * one handle are serialized by a lock inside it (a long import on a handle
+ * holds it). For a gate that decides on one thread while another imports,
+ * open one handle per thread on the same location: handles work
+ * concurrently, and a check or decision sees an import, a sync or a status
+ * change whole or not at all, never half of it. Strings a call returns are
+ * borrowed from the handle and stay valid until the next call on the same
+ * handle or its `_free`.
+ */
+typedef struct cardap_registry cardap_registry;
+
+/**
  * Sends one command APDU to the card and writes the whole response, data
  * followed by `SW1 SW2`, to `response` (`response_capacity` bytes, 65538:
  * the longest extended-length response) and its length to
@@ -493,6 +624,24 @@ typedef void (*cardap_log_fn)(void *userdata,
                               size_t target_len,
                               const char *message,
                               size_t message_len);
+
+/**
+ * A gate's decision, written by `cardap_registry_decide`.
+ */
+typedef struct cardap_decision {
+  /**
+   * `true` to open the gate.
+   */
+  bool allow;
+  /**
+   * `CARDAP_DENY_REASON_NONE` when allowed, else why not.
+   */
+  cardap_deny_reason reason;
+  /**
+   * The source of the status that applied.
+   */
+  cardap_status_source source;
+} cardap_decision;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1132,6 +1281,141 @@ cardap_result cardap_record_apdus(const struct cardap_record *record, size_t *ou
 cardap_result cardap_record_to_json(const struct cardap_record *record,
                                     const char **out_json,
                                     size_t *out_len);
+
+/**
+ * Opens the registry at `location` (`location_len` bytes of UTF-8): a
+ * SQLite file path (created if missing) or a `postgres://user@host/db` URL
+ * (tables in the schema named by `CARDAP_REGISTRY_SCHEMA`, default
+ * `cardap`). On success `*out_registry` receives a handle to release with
+ * `cardap_registry_free`.
+ *
+ * Errors: `CARDAP_RESULT_REGISTRY_STORE` (the file cannot be opened, the
+ * server cannot be reached), `CARDAP_RESULT_INVALID_ARGUMENT`.
+ *
+ * Thread safety: may be called from any thread.
+ */
+cardap_result cardap_registry_open(const char *location,
+                                   size_t location_len,
+                                   struct cardap_registry **out_registry);
+
+/**
+ * Releases a registry handle (closes its connection). NULL does nothing.
+ *
+ * Thread safety: may be called from any thread; a call under way on the
+ * handle keeps the registry alive until it returns.
+ */
+void cardap_registry_free(struct cardap_registry *registry);
+
+/**
+ * The status in effect for a user ID, as JSON
+ * `{"user_id","status","source","updated_at"}` (status `active`,
+ * `suspended`, `abolished` or `unlisted`; source `feed`, `provider` or
+ * null). `*out_json` is borrowed from the handle.
+ *
+ * Thread safety: see `cardap_registry`.
+ */
+cardap_result cardap_registry_check(struct cardap_registry *registry,
+                                    const char *user_id_text,
+                                    size_t user_id_len,
+                                    const char **out_json,
+                                    size_t *out_len);
+
+/**
+ * The gate's decision for a user ID read from the AP named `ap` (the
+ * profile's name): membership first, then the status in effect.
+ * `*out_decision` receives the decision; `out_json`/`out_len` (both NULL to
+ * skip) receive `{"user_id","decision","reason","source","member"}`,
+ * borrowed from the handle.
+ *
+ * Thread safety: see `cardap_registry`.
+ */
+cardap_result cardap_registry_decide(struct cardap_registry *registry,
+                                     const char *user_id_text,
+                                     size_t user_id_len,
+                                     const char *ap,
+                                     size_t ap_len,
+                                     struct cardap_decision *out_decision,
+                                     const char **out_json,
+                                     size_t *out_len);
+
+/**
+ * Imports a feed file (CSV `user_id,status,updated_at`) in one
+ * transaction: `mode` is `CARDAP_IMPORT_FULL` (replaces every feed status)
+ * or `CARDAP_IMPORT_DELTA` (inserts or updates its rows). A malformed row
+ * refuses the whole file (`CARDAP_RESULT_FEED_INVALID`; the last error
+ * lists every bad line). `out_json`/`out_len` (both NULL to skip) receive
+ * `{"mode","rows","changed","removed"}`.
+ *
+ * Thread safety: see `cardap_registry`; other handles keep reading the old
+ * list until the import commits.
+ */
+cardap_result cardap_registry_import(struct cardap_registry *registry,
+                                     const char *path,
+                                     size_t path_len,
+                                     uint32_t mode,
+                                     const char **out_json,
+                                     size_t *out_len);
+
+/**
+ * Sets the provider's status for a user ID (`status`: one of
+ * `CARDAP_CARD_STATUS_ACTIVE`, `_SUSPENDED`, `_ABOLISHED`), in effect at
+ * once and winning over the feed until `cardap_registry_clear_status`.
+ *
+ * Thread safety: see `cardap_registry`.
+ */
+cardap_result cardap_registry_set_status(struct cardap_registry *registry,
+                                         const char *user_id_text,
+                                         size_t user_id_len,
+                                         uint32_t status);
+
+/**
+ * Clears the provider's status for a user ID: the feed's applies again.
+ * Clearing where none is set succeeds.
+ *
+ * Thread safety: see `cardap_registry`.
+ */
+cardap_result cardap_registry_clear_status(struct cardap_registry *registry,
+                                           const char *user_id_text,
+                                           size_t user_id_len);
+
+/**
+ * Registers a member without a card: user ID + AP name -> member key, with
+ * an optional label (NULL and 0 for none). An existing (user ID, AP) pair
+ * gives `CARDAP_RESULT_MEMBER_EXISTS`.
+ *
+ * Thread safety: see `cardap_registry`.
+ */
+cardap_result cardap_registry_add_member(struct cardap_registry *registry,
+                                         const char *user_id_text,
+                                         size_t user_id_len,
+                                         const char *ap,
+                                         size_t ap_len,
+                                         const char *member,
+                                         size_t member_len,
+                                         const char *label,
+                                         size_t label_len);
+
+/**
+ * The registration desk: reads the AP `profile` describes through
+ * `context` (one card transaction) and registers its user ID for `member`
+ * (optional `label`: NULL and 0 for none) under the profile's name.
+ * `out_json`/`out_len` (both NULL to skip) receive
+ * `{"user_id","ap","member","label"}`. Card errors give their usual codes
+ * (2xx–5xx); an ID already registered for this AP gives
+ * `CARDAP_RESULT_MEMBER_EXISTS`.
+ *
+ * Thread safety: the context is used by one thread at a time; the registry
+ * as `cardap_registry` says.
+ */
+cardap_result cardap_registry_register(struct cardap_registry *registry,
+                                       struct cardap_context *context,
+                                       const struct cardap_profile *profile,
+                                       const char *member,
+                                       size_t member_len,
+                                       const char *label,
+                                       size_t label_len,
+                                       const char **out_json,
+                                       size_t *out_len);
 
 /**
  * A short English text for a result code: `*out_text` receives a static,

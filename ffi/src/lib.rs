@@ -55,6 +55,9 @@ mod panic;
 mod profile;
 mod readers;
 mod record;
+mod registry;
+#[cfg(test)]
+mod registry_tests;
 mod result;
 #[cfg(test)]
 mod tests;
@@ -100,6 +103,13 @@ pub use record::{
     cardap_record_info_at, cardap_record_info_count, cardap_record_info_get, cardap_record_name,
     cardap_record_step_at, cardap_record_step_count, cardap_record_to_json, cardap_record_type,
     cardap_record_user_id,
+};
+pub use registry::{
+    CARDAP_CARD_STATUS_ABOLISHED, CARDAP_CARD_STATUS_ACTIVE, CARDAP_CARD_STATUS_SUSPENDED,
+    CARDAP_IMPORT_DELTA, CARDAP_IMPORT_FULL, cardap_decision, cardap_deny_reason, cardap_registry,
+    cardap_registry_add_member, cardap_registry_check, cardap_registry_clear_status,
+    cardap_registry_decide, cardap_registry_free, cardap_registry_import, cardap_registry_open,
+    cardap_registry_register, cardap_registry_set_status, cardap_status_source,
 };
 pub use result::{cardap_last_error, cardap_result, cardap_result_text, cardap_version};
 pub use transport::cardap_transmit_fn;

@@ -111,13 +111,23 @@ pub enum cardap_result {
     CardDescriptionInvalid = 700,
     /// A virtual card description file could not be read.
     CardDescriptionIo = 701,
+    /// The registry's store failed: the SQLite file cannot be opened or
+    /// written, the PostgreSQL server cannot be reached or refused.
+    RegistryStore = 800,
+    /// A feed file was refused (malformed rows, a bad header); nothing was
+    /// imported. The last error lists every bad line.
+    FeedInvalid = 801,
+    /// A feed file could not be read.
+    FeedIo = 802,
+    /// This user ID is already registered for this AP.
+    MemberExists = 803,
     /// An error of a kind this version of the C ABI does not name yet.
     Unknown = 999,
 }
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 39] = {
+const CODES: [(cardap_result, &CStr); 43] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -167,6 +177,10 @@ const CODES: [(cardap_result, &CStr); 39] = {
             R::CardDescriptionIo,
             c"cannot read the virtual card description",
         ),
+        (R::RegistryStore, c"registry store failure"),
+        (R::FeedInvalid, c"feed file refused"),
+        (R::FeedIo, c"cannot read the feed file"),
+        (R::MemberExists, c"already registered"),
         (R::Unknown, c"unknown error"),
     ]
 };

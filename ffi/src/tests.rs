@@ -799,10 +799,14 @@ fn result_codes_are_stable_and_named() {
             | R::ProfileIo
             | R::CardDescriptionInvalid
             | R::CardDescriptionIo
+            | R::RegistryStore
+            | R::FeedInvalid
+            | R::FeedIo
+            | R::MemberExists
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 39);
+    assert_eq!(all.len(), 43);
     assert_eq!(R::Busy as u32, 108);
     assert_eq!(R::InvalidWrite as u32, 310);
     assert_eq!(R::Registry as u32, 311);
@@ -815,6 +819,8 @@ fn result_codes_are_stable_and_named() {
     assert_eq!(R::Malformed as u32, 500);
     assert_eq!(R::ProfileInvalid as u32, 600);
     assert_eq!(R::CardDescriptionInvalid as u32, 700);
+    assert_eq!(R::RegistryStore as u32, 800);
+    assert_eq!(R::MemberExists as u32, 803);
     assert_eq!(R::Unknown as u32, 999);
     assert_eq!(R::NoKeys as u32, 403);
     for code in all {

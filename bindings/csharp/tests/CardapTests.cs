@@ -339,6 +339,112 @@ static class CardapTests
             Equal("unknown error", Library.ResultText((ResultCode)12345), "unknown code");
         });
 
+        Run("registry: register from the demo card, decide, feed, statuses", () =>
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cardap-cs-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                using (var reg = Registry.Open(Path.Combine(dir, "r.db")))
+                using (var card = Context.VirtualCard(Card))
+                using (var library = Load("library"))
+                {
+                    string desk = reg.Register(card, library, "M-0001", "Hanako");
+                    Equal("{\"user_id\":\"1001000000019\",\"ap\":\"city-library\",\"member\":\"M-0001\",\"label\":\"Hanako\"}", desk, "desk");
+                    Throws<MemberExistsException>(() => reg.Register(card, library, "M-0002"));
+                    var d = reg.Decide("1001000000019", "city-library");
+                    Check(d.Allow, "allowed");
+                    Equal(DenyReason.None, d.Reason, "reason");
+                    Equal(StatusSource.None, d.Source, "source");
+                    Equal("M-0001", d.Member, "member");
+                    Equal(DenyReason.WrongAp, reg.Decide("1001000000019", "gym").Reason, "wrong AP");
+                    Equal(DenyReason.UnknownUser, reg.Decide("2007000000029", "city-library").Reason, "unknown");
+                    string feed = Path.Combine(dir, "feed.csv");
+                    File.WriteAllText(feed, "user_id,status,updated_at\n1001000000019,suspended,2026-11-30T00:00:00Z\n");
+                    Equal("{\"mode\":\"full\",\"rows\":1,\"changed\":1,\"removed\":0}", reg.ImportFeed(feed, true), "import");
+                    d = reg.Decide("1001000000019", "city-library");
+                    Check(!d.Allow, "denied");
+                    Equal(DenyReason.Suspended, d.Reason, "suspended");
+                    Equal(StatusSource.Feed, d.Source, "feed");
+                    reg.SetStatus("1001000000019", CardStatus.Active);
+                    Equal(StatusSource.Provider, reg.Decide("1001000000019", "city-library").Source, "provider");
+                    reg.ClearStatus("1001000000019");
+                    Equal("{\"user_id\":\"1001000000019\",\"status\":\"suspended\",\"source\":\"feed\",\"updated_at\":\"2026-11-30T00:00:00Z\"}",
+                          reg.Check("1001000000019"), "check");
+                    reg.AddMember("2007000000029", "city-library", "M-2", null);
+                    Check(reg.Decide("2007000000029", "city-library").Allow, "added member");
+                    File.WriteAllText(feed, "user_id,status,updated_at\n1001000000019,lost,2026-11-30T00:00:00Z\n");
+                    var e = Throws<FeedException>(() => reg.ImportFeed(feed, false));
+                    Equal(ResultCode.FeedInvalid, e.Code, "feed code");
+                    Check(e.Message.Contains("line 2: unknown status"), e.Message);
+                    Throws<CardapArgumentException>(() => reg.Check("1001000000010"));
+                }
+                Throws<RegistryException>(() => Registry.Open(Path.Combine(dir, "no", "such", "r.db")));
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        });
+
+        Run("registry: a gate thread decides during an import on another handle", () =>
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cardap-cs-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                string db = Path.Combine(dir, "r.db");
+                var ids = new List<string>();
+                for (long i = 1; ids.Count < 20000; i++)
+                {
+                    string body = i.ToString("D12");
+                    int sum = 0;
+                    for (int k = 0; k < 12; k++) sum += (body[11 - k] - '0') * (2 + k % 6);
+                    int r = sum % 11;
+                    ids.Add(body + (r <= 1 ? 0 : 11 - r));
+                }
+                Func<string, string, string> write = (name, status) =>
+                {
+                    var sb = new System.Text.StringBuilder("user_id,status,updated_at\n");
+                    foreach (var id in ids) sb.Append(id).Append(',').Append(status).Append(",2026-11-30T00:00:00Z\n");
+                    string path = Path.Combine(dir, name);
+                    File.WriteAllText(path, sb.ToString());
+                    return path;
+                };
+                string oldFeed = write("old.csv", "active"), newFeed = write("new.csv", "suspended");
+                string last = ids[ids.Count - 1];
+                using (var importer = Registry.Open(db))
+                using (var gateReg = Registry.Open(db))
+                {
+                    importer.ImportFeed(oldFeed, true);
+                    importer.AddMember(last, "city-library", "M-N");
+                    var seen = new List<DenyReason>();
+                    bool done = false;
+                    var t = new Thread(() =>
+                    {
+                        while (true)
+                        {
+                            bool finished = Volatile.Read(ref done);
+                            seen.Add(gateReg.Decide(last, "city-library").Reason);
+                            if (finished) return;
+                        }
+                    });
+                    t.Start();
+                    importer.ImportFeed(newFeed, true);
+                    Volatile.Write(ref done, true);
+                    t.Join();
+                    int first = seen.IndexOf(DenyReason.Suspended);
+                    Check(first >= 0, "saw the new list");
+                    Check(seen.Take(first).All(x => x == DenyReason.None), "old list before");
+                    Check(seen.Skip(first).All(x => x == DenyReason.Suspended), "never old after new");
+                }
+            }
+            finally
+            {
+                Directory.Delete(dir, true);
+            }
+        });
+
         Run("version", () =>
         {
             Check(System.Text.RegularExpressions.Regex.IsMatch(Library.Version, @"^\d+\.\d+\.\d+"), Library.Version);

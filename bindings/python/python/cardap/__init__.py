@@ -69,6 +69,11 @@ __all__ = [
     "CardapError",
     "Context",
     "DataError",
+    "Decision",
+    "FeedError",
+    "MemberExistsError",
+    "Registry",
+    "RegistryError",
     "KeyProvider",
     "NoKeysError",
     "Suite",
@@ -139,6 +144,10 @@ class Result(enum.IntEnum):
     PROFILE_IO = 601
     CARD_DESCRIPTION_INVALID = 700
     CARD_DESCRIPTION_IO = 701
+    REGISTRY_STORE = 800
+    FEED_INVALID = 801
+    FEED_IO = 802
+    MEMBER_EXISTS = 803
     UNKNOWN = 999
 
     @property
@@ -275,7 +284,23 @@ class CardDescriptionError(CardapError):
     """A virtual card description is invalid or cannot be read (7xx codes)."""
 
 
+class RegistryError(CardapError):
+    """The registry failed (8xx codes): its store, a feed, a member."""
+
+
+class FeedError(RegistryError):
+    """A feed file was refused (every bad line is in the message) or could
+    not be read; nothing was imported."""
+
+
+class MemberExistsError(RegistryError):
+    """This user ID is already registered for this AP."""
+
+
 _EXACT: Dict[int, Type[CardapError]] = {
+    Result.FEED_INVALID: FeedError,
+    Result.FEED_IO: FeedError,
+    Result.MEMBER_EXISTS: MemberExistsError,
     Result.UNSUPPORTED: UnsupportedError,
     Result.CARD_REMOVED: CardRemovedError,
     Result.CARD_RESET: CardRemovedError,
@@ -300,6 +325,7 @@ _BY_HUNDRED: Dict[int, Type[CardapError]] = {
     5: DataError,
     6: ProfileError,
     7: CardDescriptionError,
+    8: RegistryError,
 }
 
 
@@ -1256,3 +1282,5 @@ def _version() -> str:
 
 __version__: str = _version()
 """The libcardap version (the Cargo version)."""
+
+from .registry import Decision, Registry  # noqa: E402  (uses the names above)
