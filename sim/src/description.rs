@@ -10,6 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
 
+use crate::public::{JpkiDescription, KenhojoDescription, RawJpki, RawKenhojo};
 use crate::user_id::validate_user_id;
 
 /// Smallest AID length accepted (ISO/IEC 7816-5 proprietary AIDs are longer).
@@ -485,6 +486,25 @@ pub enum Problem {
         /// Bytes the EF would need.
         got: usize,
     },
+    /// A private key that cannot be used (the reason; never key bytes).
+    BadKey(String),
+    /// A PIN that breaks its rule (the rule).
+    PinFormat(&'static str),
+    /// A number outside its range.
+    OutOfRange {
+        /// Smallest allowed.
+        min: usize,
+        /// Largest allowed.
+        max: usize,
+    },
+    /// A My Number is 12 ASCII digits.
+    MyNumberFormat,
+    /// A date is `YYYYMMDD`.
+    DateFormat,
+    /// `sex` is not `"male"`, `"female"`, `"not_applicable"` (or 1, 2, 9).
+    UnknownSex(String),
+    /// A certificate or signature could not be made.
+    Certificate(String),
 }
 
 impl fmt::Display for Problem {
@@ -528,6 +548,16 @@ impl fmt::Display for Problem {
                 f,
                 "the EF would take {got} bytes with headers and the user-ID record, at most {max}"
             ),
+            Self::BadKey(why) => write!(f, "unusable key: {why}"),
+            Self::PinFormat(rule) => write!(f, "a PIN here is {rule}"),
+            Self::OutOfRange { min, max } => write!(f, "must be from {min} to {max}"),
+            Self::MyNumberFormat => f.write_str("a My Number is 12 ASCII digits"),
+            Self::DateFormat => f.write_str("a date is YYYYMMDD"),
+            Self::UnknownSex(s) => write!(
+                f,
+                "unknown sex {s:?} (expected \"male\", \"female\", \"not_applicable\", \"1\", \"2\" or \"9\")"
+            ),
+            Self::Certificate(why) => write!(f, "cannot make the certificates: {why}"),
         }
     }
 }
@@ -630,6 +660,8 @@ impl DescriptionError {
 pub struct Description {
     extended_length: bool,
     aps: Vec<ApDescription>,
+    jpki: Option<JpkiDescription>,
+    kenhojo: Option<KenhojoDescription>,
 }
 
 /// Builds a [`Description`] in Rust; [`DescriptionBuilder::build`] validates.
@@ -666,6 +698,8 @@ impl DescriptionBuilder {
         let description = Description {
             extended_length: self.extended_length,
             aps: self.aps,
+            jpki: None,
+            kenhojo: None,
         };
         description.validate()?;
         Ok(description)
@@ -694,6 +728,16 @@ impl Description {
         &self.aps
     }
 
+    /// The JPKI AP (`[jpki]`), if the card carries one.
+    pub fn jpki(&self) -> Option<&JpkiDescription> {
+        self.jpki.as_ref()
+    }
+
+    /// The kenhojo AP (`[kenhojo]`), if the card carries one.
+    pub fn kenhojo(&self) -> Option<&KenhojoDescription> {
+        self.kenhojo.as_ref()
+    }
+
     /// Parses and validates a TOML description.
     pub fn from_toml_str(text: &str) -> Result<Self, DescriptionError> {
         let raw: RawDescription = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
@@ -703,9 +747,13 @@ impl Description {
             .enumerate()
             .map(|(index, ap)| ap.to_typed(index))
             .collect::<Result<Vec<_>, _>>()?;
+        let jpki = raw.jpki.as_ref().map(RawJpki::to_typed).transpose()?;
+        let kenhojo = raw.kenhojo.as_ref().map(RawKenhojo::to_typed).transpose()?;
         let description = Self {
             extended_length: raw.extended_length.unwrap_or(true),
             aps,
+            jpki,
+            kenhojo,
         };
         description.validate()?;
         Ok(description)
@@ -729,6 +777,8 @@ impl Description {
         let raw = RawDescription {
             extended_length: Some(self.extended_length),
             ap: self.aps.iter().map(RawAp::from_typed).collect(),
+            jpki: self.jpki.as_ref().map(RawJpki::from_typed).transpose()?,
+            kenhojo: self.kenhojo.as_ref().map(RawKenhojo::from_typed).transpose()?,
         };
         toml::to_string(&raw).map_err(|e| DescriptionError::Serialize(e.to_string()))
     }
@@ -795,6 +845,10 @@ struct RawDescription {
     extended_length: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ap: Vec<RawAp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jpki: Option<RawJpki>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kenhojo: Option<RawKenhojo>,
 }
 
 #[derive(Serialize, Deserialize, Default)]

@@ -31,6 +31,7 @@ mod card;
 mod commands;
 mod description;
 mod fs;
+mod public;
 mod rng;
 mod sm;
 mod tlv;
@@ -43,4 +44,8 @@ pub use description::{
     InfoField, Problem,
 };
 pub use fs::ElementaryFile;
+pub use public::{
+    CardKey, JPKI_AID, JpkiCertificate, JpkiDescription, KENHOJO_AID, KenhojoDescription,
+    PinSetting, Sex, my_number_check_digit,
+};
 pub use user_id::{user_id_check_digit, validate_user_id};
