@@ -31,6 +31,7 @@ pub mod json;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod profile;
+pub mod public;
 pub mod session;
 pub mod sm;
 pub mod status;

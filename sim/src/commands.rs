@@ -109,9 +109,7 @@ impl VirtualCard {
             // SELECT by DF name or of the MF leaves the AP; the rest is its own.
             let leaves = apdu.cla == 0x00 && apdu.ins == INS_SELECT && apdu.p1 != 0x02;
             if !leaves {
-                return self
-                    .public
-                    .execute(index, &mut self.state.public, apdu);
+                return self.public.execute(index, &mut self.state.public, apdu);
             }
         }
         match apdu.ins {

@@ -778,7 +778,11 @@ impl Description {
             extended_length: Some(self.extended_length),
             ap: self.aps.iter().map(RawAp::from_typed).collect(),
             jpki: self.jpki.as_ref().map(RawJpki::from_typed).transpose()?,
-            kenhojo: self.kenhojo.as_ref().map(RawKenhojo::from_typed).transpose()?,
+            kenhojo: self
+                .kenhojo
+                .as_ref()
+                .map(RawKenhojo::from_typed)
+                .transpose()?,
         };
         toml::to_string(&raw).map_err(|e| DescriptionError::Serialize(e.to_string()))
     }

@@ -1,10 +1,14 @@
 //! The virtual card's JPKI and kenhojo APs answering raw APDUs.
+#![cfg(test)]
 
 use cardap_sim::{JPKI_AID, JpkiCertificate, KENHOJO_AID, VirtualCard};
 
 fn card() -> VirtualCard {
-    VirtualCard::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cards/public.toml"))
-        .unwrap()
+    VirtualCard::from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/cards/public.toml"
+    ))
+    .unwrap()
 }
 
 fn apdu(card: &mut VirtualCard, hex_text: &str) -> (Vec<u8>, u16) {
@@ -46,7 +50,12 @@ fn token_and_auth_certificate_by_offset() {
     let (first, sw) = apdu(&mut c, "00B0000000");
     assert_eq!((first.len(), sw), (256, 0x9000));
     let (rest, _) = apdu(&mut c, "00B00100000000");
-    let want = c.description().jpki().unwrap().certificate(JpkiCertificate::Auth).to_vec();
+    let want = c
+        .description()
+        .jpki()
+        .unwrap()
+        .certificate(JpkiCertificate::Auth)
+        .to_vec();
     assert_eq!([first, rest].concat(), want);
 }
 
@@ -81,7 +90,10 @@ fn signature_certificate_and_signing_need_their_pin() {
     let sign = "802A0080233021300906052B0E03021A0500041400112233445566778899AABBCCDDEEFF0011223300";
     assert_eq!(apdu(&mut c, sign).1, 0x6982);
     // VERIFY the signature PIN by SFI 1B.
-    assert_eq!(apdu(&mut c, &format!("0020009B07{}", hex::encode("SAMPLE1"))).1, 0x9000);
+    assert_eq!(
+        apdu(&mut c, &format!("0020009B07{}", hex::encode("SAMPLE1"))).1,
+        0x9000
+    );
     apdu(&mut c, "00A4020C02001A");
     let (sig, sw) = apdu(&mut c, sign);
     assert_eq!((sig.len(), sw), (256, 0x9000));

@@ -30,14 +30,11 @@ const SW_WRONG_DATA: StatusWord = StatusWord::Other(0x6A80);
 enum Content {
     /// Transparent bytes; readable once the PIN with this index is verified
     /// (`None`: freely).
-    Binary {
-        bytes: Vec<u8>,
-        pin: Option<usize>,
-    },
+    Binary { bytes: Vec<u8>, pin: Option<usize> },
     /// The PIN with this index.
     Pin(usize),
     /// A private key, usable once the PIN with this index is verified.
-    Key { key: CardKey, pin: usize },
+    Key { key: Box<CardKey>, pin: usize },
 }
 
 struct Ef {
@@ -109,14 +106,14 @@ impl PublicAps {
                     Ef {
                         fid: 0x0017,
                         content: Content::Key {
-                            key: j.auth_key.clone(),
+                            key: Box::new(j.auth_key.clone()),
                             pin: 0,
                         },
                     },
                     Ef {
                         fid: 0x001A,
                         content: Content::Key {
-                            key: j.sign_key.clone(),
+                            key: Box::new(j.sign_key.clone()),
                             pin: 1,
                         },
                     },

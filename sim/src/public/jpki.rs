@@ -4,12 +4,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use x509_cert::der::Encode;
-use x509_cert::der::asn1::UtcTime;
 use rsa::pkcs1v15::SigningKey;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::der::Encode;
+use x509_cert::der::asn1::UtcTime;
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
@@ -308,7 +308,8 @@ fn certificate(
         not_before: time(NOT_BEFORE)?,
         not_after: time(NOT_AFTER)?,
     };
-    let spki = SubjectPublicKeyInfoOwned::from_key(subject_key.public_key()).map_err(|e| text(&e))?;
+    let spki =
+        SubjectPublicKeyInfoOwned::from_key(subject_key.public_key()).map_err(|e| text(&e))?;
     let signer = SigningKey::<Sha256>::new(issuer_key.private().clone());
     let serial = SerialNumber::from(serial);
     let builder = CertificateBuilder::new(profile, serial, validity, subject, spki, &signer)

@@ -311,7 +311,9 @@ impl RawKenhojo {
         }
         let sex = match &self.sex {
             None => Sex::Male,
-            Some(s) => Sex::from_text(s).ok_or_else(|| fail("sex", Problem::UnknownSex(s.clone())))?,
+            Some(s) => {
+                Sex::from_text(s).ok_or_else(|| fail("sex", Problem::UnknownSex(s.clone())))?
+            }
         };
         let my_number = Zeroizing::new(
             self.my_number
@@ -365,9 +367,7 @@ impl RawKenhojo {
             sfi: Some(k.sfi),
             generate: None,
             signer_key: Some(SecretString(
-                k.signer_key
-                    .to_pem()
-                    .map_err(|p| fail("signer_key", p))?,
+                k.signer_key.to_pem().map_err(|p| fail("signer_key", p))?,
             )),
         })
     }

@@ -16,8 +16,8 @@ mod pin;
 use std::fmt;
 
 use rsa::RsaPrivateKey;
-use rsa::traits::PublicKeyParts;
 use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rsa::traits::PublicKeyParts;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -206,6 +206,6 @@ fn load_key(
 pub(crate) struct SecretString(Zeroizing<String>);
 
 pub use jpki::JpkiDescription;
-pub use kenhojo::KenhojoDescription;
 pub(crate) use jpki::RawJpki;
+pub use kenhojo::KenhojoDescription;
 pub(crate) use kenhojo::RawKenhojo;
