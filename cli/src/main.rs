@@ -11,6 +11,7 @@ macro_rules! outln {
 mod card;
 mod demo;
 mod output;
+mod public;
 mod signals;
 
 use std::path::PathBuf;
@@ -116,12 +117,14 @@ enum Cmd {
         #[arg(long)]
         in_process: bool,
     },
+    #[command(flatten)]
+    Public(public::PublicCmd),
 }
 
 /// Where the card is: a PC/SC reader (the default) or a virtual card.
 #[derive(Args, Clone)]
 #[group(multiple = false)]
-struct Source {
+pub struct Source {
     /// An in-process virtual card from a description file (PROFILE.md §10).
     #[arg(long, value_name = "CARD.toml")]
     virtual_card: Option<PathBuf>,
@@ -204,12 +207,18 @@ fn run(cli: Cli) -> Result<(), String> {
             card::bench(&profile, &source, count)
         }
         Cmd::Demo { out, in_process } => demo::run(&out, in_process),
+        Cmd::Public(cmd) => public::run(cmd).map_err(|f| f.message),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    // The public-AP commands exit with their error's class (public.rs).
+    let command = match cli.command {
+        Cmd::Public(cmd) => return public::main(cmd),
+        other => other,
+    };
+    match run(Cli { command }) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cardap: {}", e.replace('\n', " "));
