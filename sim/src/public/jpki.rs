@@ -26,9 +26,9 @@ pub const DEFAULT_TOKEN: &str = "JPKIAPICCTOKEN2";
 pub(crate) const TOKEN_EF_LEN: usize = 0x20;
 
 const SECTION: &str = "jpki";
-/// Validity of the generated certificates: 2025-01-01 to 2030-01-01 (UTC).
+/// Validity of the generated certificates: 2025-01-01 to 2049-12-31 (UTC).
 const NOT_BEFORE: u64 = 1_735_689_600;
-const NOT_AFTER: u64 = 1_893_456_000;
+const NOT_AFTER: u64 = 2_524_521_600;
 
 /// One of the four JPKI certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
