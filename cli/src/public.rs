@@ -15,7 +15,6 @@ use cardap::public::{
 };
 use cardap::transport::{Transport, TransportError};
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
 use crate::Source;
@@ -278,21 +277,13 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
         PublicCmd::Info { card } => {
             let mut aps = open(&card, PinFloor::SAFE)?;
             let info = aps.info().map_err(card_error)?;
-            let out = json!({
-                "card": info.kind.name(),
-                "token": info.token,
-                "aps": cardap::json::dir(&info.aps),
-            });
-            outln!("{out}");
+            outln!("{}", cardap::public::json::info(&info));
             Ok(())
         }
         PublicCmd::PinStatus { card } => {
             let mut aps = open(&card, PinFloor::SAFE)?;
             let s = aps.pin_status().map_err(card_error)?;
-            outln!(
-                "{}",
-                json!({"jpki_auth": s.jpki_auth, "jpki_sign": s.jpki_sign, "kenhojo": s.kenhojo})
-            );
+            outln!("{}", cardap::public::json::pin_status(&s));
             Ok(())
         }
         PublicCmd::Jpki {
@@ -387,33 +378,10 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
                 verify_key: key,
             };
             let data = aps.kenhojo(&the_pin, &request).map_err(card_error)?;
-            let mut o = Map::new();
-            o.insert("name".into(), json!(data.facts.name()));
-            o.insert("address".into(), json!(data.facts.address()));
-            o.insert(
-                "birth_date".into(),
-                json!(data.facts.birth_date().to_string()),
-            );
-            o.insert("sex".into(), json!(data.facts.sex().name()));
-            if let Some(n) = &data.my_number {
-                o.insert("my_number".into(), json!(n.as_str()));
+            if data.verification.is_some_and(|v| !v.signature) {
+                eprintln!("cardap: the signature DF33 was not checked (no --verify-key given)");
             }
-            if let Some(v) = data.verification {
-                let checked =
-                    |done: bool, yes: &'static str| if done { yes } else { "not_checked" };
-                o.insert(
-                    "verification".into(),
-                    json!({
-                        "facts_digest": checked(v.facts_digest, "ok"),
-                        "my_number_digest": checked(v.my_number_digest, "ok"),
-                        "signature": checked(v.signature, "valid"),
-                    }),
-                );
-                if !v.signature {
-                    eprintln!("cardap: the signature DF33 was not checked (no --verify-key given)");
-                }
-            }
-            outln!("{}", Value::Object(o));
+            outln!("{}", cardap::public::json::kenhojo(&data));
             Ok(())
         }
     }

@@ -35,6 +35,10 @@ pub(crate) struct ContextInner {
     last_error: Option<Text>,
     /// The status word of the last failure, when the card gave one.
     last_status_word: Option<u16>,
+    /// The PIN floor of the public-AP operations (`public.rs`).
+    pub(crate) pin_floor: cardap_core::public::PinFloor,
+    /// What this card taught about SFI addressing in the kenhojo AP.
+    pub(crate) kenhojo_sfi: Option<bool>,
 }
 
 impl ContextInner {
@@ -44,7 +48,35 @@ impl ContextInner {
             short_apdus: false,
             last_error: None,
             last_status_word: None,
+            pin_floor: cardap_core::public::PinFloor::default(),
+            kenhojo_sfi: None,
         }
+    }
+
+    pub(crate) fn length_mode(&self) -> LengthMode {
+        if self.short_apdus {
+            LengthMode::Short
+        } else {
+            LengthMode::Auto
+        }
+    }
+
+    /// Runs one operation on this context's transport and keeps its failure,
+    /// if any, as the context's last error.
+    pub(crate) fn run_with_transport<T>(
+        &mut self,
+        op: impl FnOnce(&mut (dyn Transport + 'static)) -> cardap_core::Result<T>,
+    ) -> Result<T, Failure> {
+        self.last_error = None;
+        self.last_status_word = None;
+        op(&mut *self.transport).map_err(|e| {
+            if let cardap_core::Error::Status { sw, .. } = &e {
+                self.last_status_word = Some(sw.to_u16());
+            }
+            let failure = Failure::from(&e);
+            self.last_error = Some(Text::new(&failure.message));
+            failure
+        })
     }
 
     /// Runs one operation with a reader over this context's transport and

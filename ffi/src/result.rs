@@ -80,6 +80,17 @@ pub enum cardap_result {
     SecureMessaging = 401,
     /// A cryptographic primitive rejected its input.
     Crypto = 402,
+    /// The card refused the PIN; the message gives the tries left.
+    WrongPin = 410,
+    /// The PIN is blocked (no try left): only the issuer can reset it.
+    PinBlocked = 411,
+    /// The PIN breaks the card's rule (length, characters); nothing was sent.
+    MalformedPin = 412,
+    /// Refused before sending: the tries left are at or below the PIN floor
+    /// (`cardap_context_set_pin_floor`).
+    PinFloor = 413,
+    /// A digest or signature check of data read from the card failed.
+    VerificationFailed = 414,
     /// Data read from the AP are malformed.
     Malformed = 500,
     /// The user ID read from the AP is not valid.
@@ -102,7 +113,7 @@ pub enum cardap_result {
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 35] = {
+const CODES: [(cardap_result, &CStr); 40] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -134,6 +145,11 @@ const CODES: [(cardap_result, &CStr); 35] = {
         (R::AuthFailed, c"mutual authentication failed"),
         (R::SecureMessaging, c"secure messaging failed"),
         (R::Crypto, c"cryptographic failure"),
+        (R::WrongPin, c"wrong PIN"),
+        (R::PinBlocked, c"PIN blocked"),
+        (R::MalformedPin, c"malformed PIN"),
+        (R::PinFloor, c"PIN tries at or below the safety floor"),
+        (R::VerificationFailed, c"verification failed"),
         (R::Malformed, c"malformed data"),
         (R::InvalidUserId, c"invalid user ID"),
         (R::Tlv, c"malformed TLV"),
@@ -233,7 +249,20 @@ pub(crate) fn error_code(e: &cardap_core::Error) -> cardap_result {
         E::UserId { .. } => R::InvalidUserId,
         E::Profile(p) => profile_code(p),
         E::Tlv(_) => R::Tlv,
+        E::Pin(p) => pin_code(p),
+        E::Verification { .. } => R::VerificationFailed,
         _ => R::Unknown,
+    }
+}
+
+fn pin_code(e: &cardap_core::public::PinError) -> cardap_result {
+    use cardap_core::public::PinError as P;
+    match e {
+        P::WrongPin { .. } => cardap_result::WrongPin,
+        P::Blocked { .. } => cardap_result::PinBlocked,
+        P::Malformed { .. } => cardap_result::MalformedPin,
+        P::Floor { .. } => cardap_result::PinFloor,
+        _ => cardap_result::Unknown,
     }
 }
 

@@ -780,6 +780,11 @@ fn result_codes_are_stable_and_named() {
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
+            | R::WrongPin
+            | R::PinBlocked
+            | R::MalformedPin
+            | R::PinFloor
+            | R::VerificationFailed
             | R::Malformed
             | R::InvalidUserId
             | R::Tlv
@@ -791,7 +796,9 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 35);
+    assert_eq!(all.len(), 40);
+    assert_eq!(R::WrongPin as u32, 410);
+    assert_eq!(R::VerificationFailed as u32, 414);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);

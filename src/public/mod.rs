@@ -22,6 +22,8 @@
 mod commands;
 mod io;
 pub mod jpki;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod kenhojo;
 pub mod pin;
 
