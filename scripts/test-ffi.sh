@@ -113,11 +113,13 @@ step "C#: mcs and mono"
 cs=$out/csharp
 mkdir -p "$cs"
 mcs -nologo -warnaserror -unsafe -target:library -out:"$cs/Cardap.dll" \
-  bindings/csharp/NativeMethods.g.cs bindings/csharp/Cardap.cs
+  bindings/csharp/NativeMethods.g.cs bindings/csharp/Cardap.cs bindings/csharp/Public.cs
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/CardapTests.exe" bindings/csharp/tests/CardapTests.cs
+mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/PublicTests.exe" bindings/csharp/tests/PublicTests.cs
 mcs -nologo -warnaserror -r:"$cs/Cardap.dll" -out:"$cs/ReadAp.exe" examples/csharp/ReadAp.cs
 cp "$prefix/lib/libcardap.so" "$cs/"
 CARDAP_TEST_READER='' mono "$cs/CardapTests.exe" examples
+mono "$cs/PublicTests.exe" examples
 
 # Prints each language's output for one read and checks it is `want`.
 compare() {

@@ -41,6 +41,11 @@ namespace Cardap
         AuthFailed = 400,
         SecureMessaging = 401,
         Crypto = 402,
+        WrongPin = 410,
+        PinBlocked = 411,
+        MalformedPin = 412,
+        PinFloor = 413,
+        VerificationFailed = 414,
         Malformed = 500,
         InvalidUserId = 501,
         Tlv = 502,
@@ -228,6 +233,12 @@ namespace Cardap
                     return new ApNotFoundException(code, message);
                 case ResultCode.AuthFailed:
                     return new AuthenticationException(code, message);
+                case ResultCode.WrongPin:
+                case ResultCode.PinBlocked:
+                case ResultCode.MalformedPin:
+                case ResultCode.PinFloor:
+                case ResultCode.VerificationFailed:
+                    return PublicErrors.Exception(code, message);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
                 case ResultCode.Unknown:
@@ -449,7 +460,7 @@ namespace Cardap
     /// <summary>A card to read: a card in a PC/SC reader, or an in-process virtual
     /// card. Operations are serialized by a lock, so a context may be shared by
     /// threads; each operation is one card transaction. Dispose it when done.</summary>
-    public sealed unsafe class Context : IDisposable
+    public sealed unsafe partial class Context : IDisposable
     {
         private readonly ContextHandle handle;
         private readonly object gate = new object();

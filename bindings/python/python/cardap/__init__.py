@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, Optional, Type, TypeVar, Union
 
 from ._native import ffi, lib
+from ._public import PublicApsMixin
 
 __all__ = [
     "ApEntry",
@@ -42,7 +43,11 @@ __all__ = [
     "CardapError",
     "Context",
     "DataError",
+    "MalformedPinError",
     "NoCardError",
+    "PinBlockedError",
+    "PinError",
+    "PinFloorError",
     "Profile",
     "ProfileError",
     "ReaderInfo",
@@ -55,6 +60,8 @@ __all__ = [
     "StatusError",
     "TransportError",
     "UnsupportedError",
+    "VerificationError",
+    "WrongPinError",
     "__version__",
     "readers",
 ]
@@ -91,6 +98,11 @@ class Result(enum.IntEnum):
     AUTH_FAILED = 400
     SECURE_MESSAGING = 401
     CRYPTO = 402
+    WRONG_PIN = 410
+    PIN_BLOCKED = 411
+    MALFORMED_PIN = 412
+    PIN_FLOOR = 413
+    VERIFICATION_FAILED = 414
     MALFORMED = 500
     INVALID_USER_ID = 501
     TLV = 502
@@ -202,6 +214,30 @@ class SecureMessagingError(SecurityError):
     """A protected response did not verify; none of its data are returned."""
 
 
+class PinError(SecurityError):
+    """A PIN of the card's public APs was refused (41x codes); never holds the PIN."""
+
+
+class WrongPinError(PinError):
+    """The card refused the PIN; the message says how many tries are left."""
+
+
+class PinBlockedError(PinError):
+    """The PIN is blocked: only the municipal office can reset it."""
+
+
+class MalformedPinError(PinError, ValueError):
+    """The PIN breaks the card's rule; nothing was sent."""
+
+
+class PinFloorError(PinError):
+    """Refused before sending: the tries left are at or below the PIN floor."""
+
+
+class VerificationError(SecurityError):
+    """A digest or signature check of data read from the card failed."""
+
+
 class DataError(CardapError):
     """Data read from the card are malformed (5xx codes)."""
 
@@ -225,6 +261,11 @@ _EXACT: Dict[int, Type[CardapError]] = {
     Result.AP_NOT_FOUND: ApNotFoundError,
     Result.AUTH_FAILED: AuthenticationError,
     Result.SECURE_MESSAGING: SecureMessagingError,
+    Result.WRONG_PIN: WrongPinError,
+    Result.PIN_BLOCKED: PinBlockedError,
+    Result.MALFORMED_PIN: MalformedPinError,
+    Result.PIN_FLOOR: PinFloorError,
+    Result.VERIFICATION_FAILED: VerificationError,
 }
 
 _BY_HUNDRED: Dict[int, Type[CardapError]] = {
@@ -519,7 +560,7 @@ class ReaderInfo:
 # --- contexts ---------------------------------------------------------------
 
 
-class Context(_Handle):
+class Context(PublicApsMixin, _Handle):
     """A card to read (``cardap_context``): a card in a PC/SC reader, or an
     in-process virtual card.
 
