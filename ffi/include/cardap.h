@@ -57,7 +57,7 @@
 /**
  * Longest data to sign or key file given in memory (bytes).
  */
-#define CARDAP_MAX_DATA_LEN (1 << 30)
+#define CARDAP_MAX_DATA_LEN 1073741824
 
 /**
  * `which` of `cardap_context_jpki_certificate`.

@@ -20,7 +20,7 @@ use crate::result::{Failure, cardap_result};
 /// Longest PIN accepted (bytes).
 pub const CARDAP_MAX_PIN_LEN: usize = 64;
 /// Longest data to sign or key file given in memory (bytes).
-pub const CARDAP_MAX_DATA_LEN: usize = 1 << 30;
+pub const CARDAP_MAX_DATA_LEN: usize = 1_073_741_824;
 
 /// `which` of `cardap_context_jpki_certificate`.
 pub const CARDAP_JPKI_CERT_AUTH: u32 = 0;
