@@ -476,3 +476,43 @@ fn verify_is_not_resent_after_a_transport_failure_after_delivery() {
     // The card spent exactly one try.
     assert_eq!(t.card.pin_tries_left(&JPKI_AID, 0), Some(2));
 }
+
+#[test]
+fn traces_never_show_a_pin() {
+    use cardap::trace::{Recorder, Redaction};
+    let recorder = Recorder::new(card(), Redaction::Secrets);
+    let mut aps = PublicAps::new(recorder);
+    aps.sign(SigningKey::Sign, &sign_pin(), HashAlg::Sha256, b"x")
+        .unwrap();
+    aps.kenhojo(&kenhojo_pin(), &KenhojoRequest::default())
+        .unwrap();
+    let (_, trace) = aps.into_transport().finish();
+    let text = trace.to_text();
+    assert!(
+        text.contains("0020"),
+        "the VERIFY commands are in the trace"
+    );
+    for pin in ["SAMPLE1", "1234"] {
+        assert!(
+            !text.contains(&hex::encode_upper(pin)),
+            "{pin} in the trace"
+        );
+    }
+}
+
+#[test]
+fn generated_keys_make_a_working_card() {
+    let generated = "[kenhojo]\npin = \"4321\"\ngenerate = true\n";
+    let c = card_from(generated, true);
+    let signer = c.description().kenhojo().unwrap().signer_public_key();
+    let mut aps = PublicAps::new(c);
+    let request = KenhojoRequest {
+        my_number: true,
+        verify: true,
+        verify_key: Some(signer),
+    };
+    let pin = Pin::new(PinKind::Kenhojo, b"4321").unwrap();
+    let data = aps.kenhojo(&pin, &request).unwrap();
+    assert!(data.verification.unwrap().signature);
+    assert_eq!(aps.info().unwrap().kind, CardKind::Unknown);
+}
