@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cardap::apdu::Command;
 use cardap::pcsc::{PcscOptions, PcscTransport, ReaderMonitor};
 use cardap::transport::{Transport, TransportError};
 use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
@@ -49,11 +48,25 @@ impl CardSide for TestCard {
             data.extend_from_slice(&OK);
             data
         };
-        match (apdu, Command::parse(apdu)) {
-            ([0x00, 0xA4, 0x04, 0x0C, ..], _) => OK.to_vec(),
-            ([0x80, 0xCA, ..], Ok((command, _))) => ok(command.data().to_vec()),
-            ([0x80, 0xCB, ..], Ok((command, _))) => {
-                ok(pattern(command.ne().unwrap_or(0).min(65_533)))
+        match apdu {
+            [0x00, 0xA4, 0x04, 0x0C, ..] => OK.to_vec(),
+            // Case 3: short `Lc data` or extended `00 Lc1 Lc2 data`.
+            [0x80, 0xCA, _, _, 0, hi, lo, data @ ..]
+                if data.len() == usize::from(u16::from_be_bytes([*hi, *lo])) =>
+            {
+                ok(data.to_vec())
+            }
+            [0x80, 0xCA, _, _, lc, data @ ..] if data.len() == usize::from(*lc) => {
+                ok(data.to_vec())
+            }
+            // Case 2: short `Le` (00: 256) or extended `00 Le1 Le2` (00 00: 65 536).
+            [0x80, 0xCB, _, _, le] => ok(pattern(if *le == 0 { 256 } else { usize::from(*le) })),
+            [0x80, 0xCB, _, _, 0, hi, lo] => {
+                let ne = match u16::from_be_bytes([*hi, *lo]) {
+                    0 => 65_536,
+                    n => usize::from(n),
+                };
+                ok(pattern(ne.min(65_533)))
             }
             _ => vec![0x6D, 0x00],
         }
@@ -69,11 +82,18 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
 
+/// `80 CA 00 00 Lc data`, in extended form when the data need it.
 fn echo(data: &[u8]) -> Vec<u8> {
-    Command::new(0x80, 0xCA, 0x00, 0x00, data.to_vec(), None)
-        .unwrap()
-        .to_bytes_auto()
-        .unwrap()
+    let mut apdu = vec![0x80, 0xCA, 0x00, 0x00];
+    match u8::try_from(data.len()) {
+        Ok(n) => apdu.push(n),
+        Err(_) => {
+            apdu.push(0);
+            apdu.extend_from_slice(&u16::try_from(data.len()).unwrap().to_be_bytes());
+        }
+    }
+    apdu.extend_from_slice(data);
+    apdu
 }
 
 /// A virtual card served through vpcd for the length of one test.

@@ -3,13 +3,13 @@
 //! every APDU of every operation.
 #![cfg(test)]
 
-use cardap::Error;
-use cardap::ap::LengthMode;
+use cardap::LengthMode;
 use cardap::public::{
-    CardKind, Certificate, HashAlg, KenhojoRequest, Pin, PinError, PinFloor, PinKind, PublicAps,
-    Sex, SigningKey, public_key_from,
+    CardKind, Certificate, HashAlg, KenhojoRequest, Pin, PinError, PinFloor, PinKind, Sex,
+    SigningKey, public_key_from,
 };
 use cardap::transport::{Transport, TransportError};
+use cardap::{Card, Error};
 use cardap_sim::{Description, JPKI_AID, JpkiCertificate, KENHOJO_AID, VirtualCard};
 use rsa::Pkcs1v15Sign;
 use sha2::Sha256;
@@ -44,8 +44,8 @@ fn kenhojo_pin() -> Pin {
 
 /// Counts the commands the card receives.
 fn count<R>(
-    aps: &mut PublicAps<VirtualCard>,
-    f: impl FnOnce(&mut PublicAps<VirtualCard>) -> R,
+    aps: &mut Card<VirtualCard>,
+    f: impl FnOnce(&mut Card<VirtualCard>) -> R,
 ) -> (R, usize) {
     let before = aps.transport_mut().command_count();
     let r = f(aps);
@@ -54,14 +54,14 @@ fn count<R>(
 
 #[test]
 fn info_identifies_the_card_by_token() {
-    let mut aps = PublicAps::new(card());
+    let mut aps = Card::new(card());
     let info = aps.info().unwrap();
     assert_eq!(info.kind, CardKind::MyNumber);
     assert_eq!(info.token.as_deref(), Some("JPKIAPICCTOKEN2"));
     assert_eq!(info.aps.len(), 1);
 
     let other = text().replace("token = \"JPKIAPICCTOKEN2\"", "token = \"JPKIAPGPSETOKEN\"");
-    let info = PublicAps::new(card_from(&other, true)).info().unwrap();
+    let info = Card::new(card_from(&other, true)).info().unwrap();
     assert_eq!(info.kind, CardKind::JpkiOther);
     assert_eq!(info.token.as_deref(), Some("JPKIAPGPSETOKEN"));
 
@@ -70,14 +70,14 @@ fn info_identifies_the_card_by_token() {
         "/examples/cards/demo.toml"
     ))
     .unwrap();
-    let info = PublicAps::new(plain).info().unwrap();
+    let info = Card::new(plain).info().unwrap();
     assert_eq!(info.kind, CardKind::Unknown);
     assert_eq!(info.token, None);
 }
 
 #[test]
 fn pin_status_spends_nothing_in_at_most_8_round_trips() {
-    let mut aps = PublicAps::new(card());
+    let mut aps = Card::new(card());
     let (status, n) = count(&mut aps, |a| a.pin_status().unwrap());
     assert_eq!(
         (status.jpki_auth, status.jpki_sign, status.kenhojo),
@@ -99,9 +99,9 @@ fn certificates_with_fewest_round_trips() {
             .unwrap()
             .certificate(JpkiCertificate::Auth)
             .to_vec();
-        let mut aps = PublicAps::new(c);
+        let mut aps = Card::new(c);
         let (der, n) = count(&mut aps, |a| {
-            a.certificate(Certificate::Auth, None).unwrap()
+            a.jpki_certificate(Certificate::Auth, None).unwrap()
         });
         assert_eq!(der, want);
         let bound = if extended {
@@ -115,25 +115,25 @@ fn certificates_with_fewest_round_trips() {
             want.len()
         );
         for which in [Certificate::AuthCa, Certificate::SignCa] {
-            let der = aps.certificate(which, None).unwrap();
+            let der = aps.jpki_certificate(which, None).unwrap();
             assert_eq!(der.first(), Some(&0x30));
         }
     }
     // Forced short APDUs on an extended card.
-    let mut aps = PublicAps::new(card()).with_length_mode(LengthMode::Short);
+    let mut aps = Card::new(card()).with_length_mode(LengthMode::Short);
     let (der, n) = count(&mut aps, |a| {
-        a.certificate(Certificate::Auth, None).unwrap()
+        a.jpki_certificate(Certificate::Auth, None).unwrap()
     });
     assert!(n <= 2 + der.len().div_ceil(256));
 }
 
 #[test]
 fn signature_certificate_needs_the_signature_pin() {
-    let mut aps = PublicAps::new(card());
-    let err = aps.certificate(Certificate::Sign, None).unwrap_err();
+    let mut aps = Card::new(card());
+    let err = aps.jpki_certificate(Certificate::Sign, None).unwrap_err();
     assert!(matches!(err, Error::Pin(PinError::Malformed { .. })));
     let der = aps
-        .certificate(Certificate::Sign, Some(&sign_pin()))
+        .jpki_certificate(Certificate::Sign, Some(&sign_pin()))
         .unwrap();
     let want = aps
         .transport_mut()
@@ -147,11 +147,11 @@ fn signature_certificate_needs_the_signature_pin() {
 
 #[test]
 fn signatures_verify_with_the_certificate_keys_in_6_round_trips() {
-    let mut aps = PublicAps::new(card());
-    let auth_cert = aps.certificate(Certificate::Auth, None).unwrap();
+    let mut aps = Card::new(card());
+    let auth_cert = aps.jpki_certificate(Certificate::Auth, None).unwrap();
     let auth_key = public_key_from(&auth_cert).unwrap();
     let sign_cert = aps
-        .certificate(Certificate::Sign, Some(&sign_pin()))
+        .jpki_certificate(Certificate::Sign, Some(&sign_pin()))
         .unwrap();
     let sign_key = public_key_from(&sign_cert).unwrap();
     for (key, pin, public) in [
@@ -165,7 +165,7 @@ fn signatures_verify_with_the_certificate_keys_in_6_round_trips() {
             HashAlg::Sha512,
         ] {
             let (sig, n) = count(&mut aps, |a| {
-                a.sign(key, &pin, hash, b"data to sign").unwrap()
+                a.jpki_sign(key, &pin, hash, b"data to sign").unwrap()
             });
             assert_eq!(sig.len(), 256);
             assert!(n <= 6, "{n} round trips");
@@ -181,7 +181,7 @@ fn signatures_verify_with_the_certificate_keys_in_6_round_trips() {
     }
     // The wrong PIN kind for the key is refused before sending.
     let (r, n) = count(&mut aps, |a| {
-        a.sign(SigningKey::Sign, &auth_pin(), HashAlg::Sha256, b"x")
+        a.jpki_sign(SigningKey::Sign, &auth_pin(), HashAlg::Sha256, b"x")
     });
     assert!(matches!(r, Err(Error::Pin(PinError::Malformed { .. }))));
     assert_eq!(n, 0);
@@ -191,7 +191,7 @@ fn signatures_verify_with_the_certificate_keys_in_6_round_trips() {
 fn kenhojo_facts_my_number_and_verification() {
     let c = card();
     let signer = c.description().kenhojo().unwrap().signer_public_key();
-    let mut aps = PublicAps::new(c);
+    let mut aps = Card::new(c);
     let (data, n) = count(&mut aps, |a| {
         a.kenhojo(&kenhojo_pin(), &KenhojoRequest::default())
             .unwrap()
@@ -249,7 +249,7 @@ fn kenhojo_facts_my_number_and_verification() {
 #[test]
 fn kenhojo_without_sfi_costs_one_extra_round_trip_once() {
     let no_sfi = text().replace("[kenhojo]\n", "[kenhojo]\nsfi = false\n");
-    let mut aps = PublicAps::new(card_from(&no_sfi, true));
+    let mut aps = Card::new(card_from(&no_sfi, true));
     let (_, first) = count(&mut aps, |a| {
         a.kenhojo(&kenhojo_pin(), &KenhojoRequest::default())
             .unwrap()
@@ -265,9 +265,9 @@ fn kenhojo_without_sfi_costs_one_extra_round_trip_once() {
 
 #[test]
 fn wrong_pin_floor_and_blocked() {
-    let mut aps = PublicAps::new(card());
+    let mut aps = Card::new(card());
     let wrong = Pin::new(PinKind::JpkiAuth, b"9999").unwrap();
-    let r = aps.sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"x");
+    let r = aps.jpki_sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"x");
     assert_eq!(
         r.unwrap_err(),
         Error::Pin(PinError::WrongPin {
@@ -275,7 +275,7 @@ fn wrong_pin_floor_and_blocked() {
             tries_left: Some(2)
         })
     );
-    let r = aps.sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"x");
+    let r = aps.jpki_sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"x");
     assert!(matches!(
         r,
         Err(Error::Pin(PinError::WrongPin {
@@ -285,7 +285,7 @@ fn wrong_pin_floor_and_blocked() {
     ));
     // One try left: refused before VERIFY, even with the right PIN.
     let (r, n) = count(&mut aps, |a| {
-        a.sign(SigningKey::Auth, &auth_pin(), HashAlg::Sha256, b"x")
+        a.jpki_sign(SigningKey::Auth, &auth_pin(), HashAlg::Sha256, b"x")
     });
     assert!(matches!(
         r,
@@ -298,8 +298,8 @@ fn wrong_pin_floor_and_blocked() {
     assert_eq!(n, 3, "SELECT AP, SELECT PIN EF, count: no VERIFY");
     assert_eq!(aps.transport_mut().pin_tries_left(&JPKI_AID, 0), Some(1));
     // Explicit opt-in: the last try.
-    let mut aps = PublicAps::new(aps.into_transport()).with_pin_floor(PinFloor::ALLOW_LAST_TRY);
-    let r = aps.sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"x");
+    let mut aps = Card::new(aps.into_transport()).with_pin_floor(PinFloor::ALLOW_LAST_TRY);
+    let r = aps.jpki_sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"x");
     assert!(matches!(
         r,
         Err(Error::Pin(PinError::WrongPin {
@@ -307,7 +307,7 @@ fn wrong_pin_floor_and_blocked() {
             ..
         }))
     ));
-    let r = aps.sign(SigningKey::Auth, &auth_pin(), HashAlg::Sha256, b"x");
+    let r = aps.jpki_sign(SigningKey::Auth, &auth_pin(), HashAlg::Sha256, b"x");
     assert_eq!(
         r.unwrap_err(),
         Error::Pin(PinError::Blocked {
@@ -374,25 +374,25 @@ impl Transport for FailAfterDelivery {
     }
 }
 
-type Op = fn(&mut PublicAps<&mut FailAfterDelivery>) -> Result<(), Error>;
+type Op = fn(&mut Card<&mut FailAfterDelivery>) -> Result<(), Error>;
 
 fn ops() -> Vec<(&'static str, Op)> {
     vec![
         ("info", |a| a.info().map(|_| ())),
         ("pin-status", |a| a.pin_status().map(|_| ())),
         ("cert auth", |a| {
-            a.certificate(Certificate::Auth, None).map(|_| ())
+            a.jpki_certificate(Certificate::Auth, None).map(|_| ())
         }),
         ("cert sign", |a| {
-            a.certificate(Certificate::Sign, Some(&sign_pin()))
+            a.jpki_certificate(Certificate::Sign, Some(&sign_pin()))
                 .map(|_| ())
         }),
         ("sign auth", |a| {
-            a.sign(SigningKey::Auth, &auth_pin(), HashAlg::Sha256, b"d")
+            a.jpki_sign(SigningKey::Auth, &auth_pin(), HashAlg::Sha256, b"d")
                 .map(|_| ())
         }),
         ("sign sign", |a| {
-            a.sign(SigningKey::Sign, &sign_pin(), HashAlg::Sha256, b"d")
+            a.jpki_sign(SigningKey::Sign, &sign_pin(), HashAlg::Sha256, b"d")
                 .map(|_| ())
         }),
         ("kenhojo", |a| {
@@ -418,7 +418,7 @@ fn faults_at_every_apdu_give_typed_errors_and_never_resend_verify() {
                 mode: Fault::LinkAfter,
                 verifies: 0,
             };
-            op(&mut PublicAps::new(&mut clean)).unwrap();
+            op(&mut Card::new(&mut clean)).unwrap();
             let total = clean.sent;
             let clean_verifies = clean.verifies;
             for mode in [Fault::LinkAfter, Fault::Garbage, Fault::Torn] {
@@ -430,7 +430,7 @@ fn faults_at_every_apdu_give_typed_errors_and_never_resend_verify() {
                         mode,
                         verifies: 0,
                     };
-                    let r = op(&mut PublicAps::new(&mut t));
+                    let r = op(&mut Card::new(&mut t));
                     assert!(
                         t.verifies <= clean_verifies,
                         "{name} {mode:?} at {k}: VERIFY sent {} times",
@@ -447,7 +447,7 @@ fn faults_at_every_apdu_give_typed_errors_and_never_resend_verify() {
                     }
                     // The next operation on the same card succeeds.
                     t.fail_at = usize::MAX;
-                    op(&mut PublicAps::new(&mut t))
+                    op(&mut Card::new(&mut t))
                         .unwrap_or_else(|e| panic!("{name} {mode:?} at {k}: next op failed: {e}"));
                 }
             }
@@ -466,7 +466,7 @@ fn verify_is_not_resent_after_a_transport_failure_after_delivery() {
         verifies: 0,
     };
     let wrong = Pin::new(PinKind::JpkiAuth, b"0000").unwrap();
-    let r = PublicAps::new(&mut t).sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"d");
+    let r = Card::new(&mut t).jpki_sign(SigningKey::Auth, &wrong, HashAlg::Sha256, b"d");
     assert!(matches!(
         r,
         Err(Error::Transport(TransportError::Interrupted(_)))
@@ -481,8 +481,8 @@ fn verify_is_not_resent_after_a_transport_failure_after_delivery() {
 fn traces_never_show_a_pin() {
     use cardap::trace::{Recorder, Redaction};
     let recorder = Recorder::new(card(), Redaction::Secrets);
-    let mut aps = PublicAps::new(recorder);
-    aps.sign(SigningKey::Sign, &sign_pin(), HashAlg::Sha256, b"x")
+    let mut aps = Card::new(recorder);
+    aps.jpki_sign(SigningKey::Sign, &sign_pin(), HashAlg::Sha256, b"x")
         .unwrap();
     aps.kenhojo(&kenhojo_pin(), &KenhojoRequest::default())
         .unwrap();
@@ -505,7 +505,7 @@ fn generated_keys_make_a_working_card() {
     let generated = "[kenhojo]\npin = \"4321\"\ngenerate = true\n";
     let c = card_from(generated, true);
     let signer = c.description().kenhojo().unwrap().signer_public_key();
-    let mut aps = PublicAps::new(c);
+    let mut aps = Card::new(c);
     let request = KenhojoRequest {
         my_number: true,
         verify: true,

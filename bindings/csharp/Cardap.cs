@@ -41,6 +41,7 @@ namespace Cardap
         AuthFailed = 400,
         SecureMessaging = 401,
         Crypto = 402,
+        NoKeys = 403,
         WrongPin = 410,
         PinBlocked = 411,
         MalformedPin = 412,

@@ -755,6 +755,11 @@ namespace Cardap.Native
         /// </summary>
         Crypto = 402,
         /// <summary>
+        ///  The AP needs mutual authentication and neither the profile nor the
+        ///  caller supplied keys.
+        /// </summary>
+        NoKeys = 403,
+        /// <summary>
         ///  The card refused the PIN; the message gives the tries left.
         /// </summary>
         WrongPin = 410,

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use cardap::ap::{LengthMode, Reader};
 use cardap::trace::{Recorder, Redaction};
 use cardap::transport::Transport;
+use cardap::{Card, LengthMode};
 use cardap::{Profile, Result as CardResult};
 use cardap_sim::VirtualCard;
 use serde_json::json;
@@ -68,7 +68,7 @@ pub fn traced(
 pub fn with_reader<R>(
     transport: Box<dyn Transport>,
     out: &OutputOpts,
-    f: impl FnOnce(&mut Reader<Box<dyn Transport>>) -> R,
+    f: impl FnOnce(&mut Card<Box<dyn Transport>>) -> R,
 ) -> Result<R, String> {
     let length = if out.short {
         LengthMode::Short
@@ -76,7 +76,7 @@ pub fn with_reader<R>(
         LengthMode::Auto
     };
     let transport = traced(transport, out.trace.as_ref(), false)?;
-    let mut reader = Reader::new(transport).with_length_mode(length);
+    let mut reader = Card::new(transport).with_length_mode(length);
     Ok(f(&mut reader))
 }
 
@@ -141,12 +141,12 @@ pub fn watch(
         let result: Result<cardap::ApRecord, String> = PcscTransport::connect(Some(&info.name))
             .map_err(|e| e.to_string())
             .and_then(|t| traced(Box::new(t), trace, true))
-            .and_then(|t| Reader::new(t).read(profile).map_err(|e| e.to_string()));
+            .and_then(|t| Card::new(t).read(profile).map_err(|e| e.to_string()));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let line = match result {
             Ok(rec) => {
-                json!({"time": now(), "reader": info.name, "ok": true, "user_id": rec.user_id.as_str(),
-                              "apdus": rec.apdus, "ms": (ms * 10.0).round() / 10.0})
+                json!({"time": now(), "reader": info.name, "ok": true, "user_id": rec.user_id().as_str(),
+                              "apdus": rec.apdus(), "ms": (ms * 10.0).round() / 10.0})
             }
             Err(e) => json!({"time": now(), "reader": info.name, "ok": false, "error": e,
                              "ms": (ms * 10.0).round() / 10.0}),
@@ -193,7 +193,8 @@ pub fn apdu(source: &Source, apdus: &[String], trace: Option<&PathBuf>) -> Resul
         })
         .collect::<Result<Vec<_>, _>>()?;
     for c in &commands {
-        cardap::apdu::Command::parse(c).map_err(|e| format!("{}: {e}", hex::encode_upper(c)))?;
+        cardap::transport::check_command_apdu(c)
+            .map_err(|e| format!("{}: {e}", hex::encode_upper(c)))?;
     }
     let mut transport = traced(open(source)?, trace, false)?;
     let mut outcome: Result<(), String> = Ok(());
@@ -259,7 +260,7 @@ fn card_summary(card: &VirtualCard) -> String {
 /// Reads `count` times and prints statistics as one JSON object.
 pub fn bench(profile: &Profile, source: &Source, count: usize) -> Result<(), String> {
     let transport = open(source)?;
-    let mut reader = Reader::new(transport);
+    let mut reader = Card::new(transport);
     let mut times = Vec::with_capacity(count);
     let mut failures = 0usize;
     let mut first_error = None;
@@ -269,7 +270,7 @@ pub fn bench(profile: &Profile, source: &Source, count: usize) -> Result<(), Str
         let r: CardResult<_> = reader.read(profile);
         times.push(t0.elapsed().as_secs_f64() * 1e6);
         match r {
-            Ok(rec) => apdus = rec.apdus,
+            Ok(rec) => apdus = rec.apdus(),
             Err(e) => {
                 failures += 1;
                 first_error.get_or_insert(e.to_string());
@@ -288,7 +289,7 @@ pub fn bench(profile: &Profile, source: &Source, count: usize) -> Result<(), Str
     };
     outln!(
         "{}",
-        json!({"profile": profile.name, "count": count, "failures": failures, "first_error": first_error,
+        json!({"profile": profile.name(), "count": count, "failures": failures, "first_error": first_error,
                "apdus_per_read": apdus, "us_mean": mean.round(), "us_p50": pct(0.5).round(),
                "us_p99": pct(0.99).round(), "us_max": pct(1.0).round()})
     );

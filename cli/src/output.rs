@@ -15,38 +15,45 @@ pub fn line(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// The JSON of a record or an AP list (`serde::Serialize` of the core's
+/// `json` feature).
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    // Serializing records and lists cannot fail: every map key is a string.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 pub fn print_record(r: &ApRecord, as_json: bool) {
     if as_json {
-        outln!("{}", cardap::json::record(r));
+        outln!("{}", json(r));
         return;
     }
-    outln!("name       {}", r.name);
-    outln!("type       {}", r.kind.name());
-    outln!("aid        {}", hex::encode_upper(&r.aid));
-    outln!("user_id    {}", r.user_id);
-    for (k, v) in &r.info {
+    outln!("name       {}", r.name());
+    outln!("type       {}", r.ap_type().name());
+    outln!("aid        {}", hex::encode_upper(r.aid()));
+    outln!("user_id    {}", r.user_id());
+    for (k, v) in r.info() {
         outln!("{k:<10} {}", hex::encode_upper(v));
     }
-    if let Some(d) = &r.data {
+    if let Some(d) = r.data() {
         outln!("data       {}", hex::encode_upper(d));
     }
-    for (k, v) in &r.fields {
+    for (k, v) in r.fields() {
         outln!("{k:<10} {v}");
     }
-    outln!("apdus      {}", r.apdus);
+    outln!("apdus      {}", r.apdus());
     outln!("");
 }
 
 pub fn print_dir(entries: &[DirEntry], as_json: bool) {
     if as_json {
-        outln!("{}", cardap::json::dir(entries));
+        outln!("{}", json(entries));
         return;
     }
     for e in entries {
         outln!(
             "{}  {}",
-            hex::encode_upper(&e.aid),
-            e.label.as_deref().unwrap_or("")
+            hex::encode_upper(e.aid()),
+            e.label().unwrap_or("")
         );
     }
 }

@@ -7,13 +7,12 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cardap::Error;
-use cardap::ap::LengthMode;
+use cardap::LengthMode;
 use cardap::public::{
-    Certificate, HashAlg, KenhojoRequest, Pin, PinFloor, PinKind, PublicAps, SigningKey,
-    public_key_from,
+    Certificate, HashAlg, KenhojoRequest, Pin, PinFloor, PinKind, SigningKey, public_key_from,
 };
 use cardap::transport::{Transport, TransportError};
+use cardap::{Card, Error};
 use clap::{Args, Subcommand, ValueEnum};
 use zeroize::Zeroizing;
 
@@ -186,6 +185,11 @@ fn class(e: &Error) -> u8 {
     }
 }
 
+/// One line of JSON (the shapes are the core's, feature `json`).
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 fn card_error(e: Error) -> Failure {
     fail(class(&e), e.to_string())
 }
@@ -201,7 +205,7 @@ pub fn main(cmd: PublicCmd) -> ExitCode {
     }
 }
 
-fn open(opts: &CardOpts, floor: PinFloor) -> Result<PublicAps<Box<dyn Transport>>, Failure> {
+fn open(opts: &CardOpts, floor: PinFloor) -> Result<Card<Box<dyn Transport>>, Failure> {
     let transport = crate::card::open(&opts.source).map_err(|e| {
         let code = if opts.source.virtual_card.is_some() {
             3
@@ -215,7 +219,7 @@ fn open(opts: &CardOpts, floor: PinFloor) -> Result<PublicAps<Box<dyn Transport>
     } else {
         LengthMode::Auto
     };
-    Ok(PublicAps::new(transport)
+    Ok(Card::new(transport)
         .with_length_mode(length)
         .with_pin_floor(floor))
 }
@@ -277,13 +281,13 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
         PublicCmd::Info { card } => {
             let mut aps = open(&card, PinFloor::SAFE)?;
             let info = aps.info().map_err(card_error)?;
-            outln!("{}", cardap::public::json::info(&info));
+            outln!("{}", json(&info));
             Ok(())
         }
         PublicCmd::PinStatus { card } => {
             let mut aps = open(&card, PinFloor::SAFE)?;
             let s = aps.pin_status().map_err(card_error)?;
-            outln!("{}", cardap::public::json::pin_status(&s));
+            outln!("{}", json(&s));
             Ok(())
         }
         PublicCmd::Jpki {
@@ -310,7 +314,7 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
             };
             let mut aps = open(&card, floor(&pin))?;
             let cert = aps
-                .certificate(which, the_pin.as_ref())
+                .jpki_certificate(which, the_pin.as_ref())
                 .map_err(card_error)?;
             if der {
                 write_out(output.as_ref(), &cert)
@@ -343,7 +347,9 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
                 .map_err(|e| fail(3, format!("cannot read {}: {e}", file.display())))?;
             let the_pin = read_pin(&pin, key.pin())?;
             let mut aps = open(&card, floor(&pin))?;
-            let signature = aps.sign(key, &the_pin, hash, &data).map_err(card_error)?;
+            let signature = aps
+                .jpki_sign(key, &the_pin, hash, &data)
+                .map_err(card_error)?;
             match output {
                 Some(path) => write_out(Some(&path), &signature),
                 None => {
@@ -381,7 +387,8 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
             if data.verification.is_some_and(|v| !v.signature) {
                 eprintln!("cardap: the signature DF33 was not checked (no --verify-key given)");
             }
-            outln!("{}", cardap::public::json::kenhojo(&data));
+            let text = zeroize::Zeroizing::new(json(&data));
+            outln!("{}", text.as_str());
             Ok(())
         }
     }

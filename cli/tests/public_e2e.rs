@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use cardap::Error;
 use cardap::pcsc::PcscTransport;
-use cardap::public::{Certificate, HashAlg, KenhojoRequest, Pin, PinKind, PublicAps, SigningKey};
+use cardap::public::{Certificate, HashAlg, KenhojoRequest, Pin, PinKind, SigningKey};
+use cardap::{Card, Error};
 use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
 use cardap_sim::{Description, JpkiCertificate, VirtualCard};
 use rsa::pkcs8::EncodePublicKey;
@@ -409,7 +409,7 @@ fn kenhojo_on_a_card_that_refuses_sfi_through_pcscd() {
     assert!(n <= 7, "{n}");
     println!("round trips: four facts with PIN (SELECT EF, SFI refused once) {n}");
     // In one process the refusal is remembered: ≤ 6 from the second read.
-    let mut aps = PublicAps::new(PcscTransport::connect(Some(READER)).unwrap());
+    let mut aps = Card::new(PcscTransport::connect(Some(READER)).unwrap());
     let pin = Pin::new(PinKind::Kenhojo, b"1234").unwrap();
     aps.kenhojo(&pin, &KenhojoRequest::default()).unwrap();
     let before = sim.apdus();
@@ -454,7 +454,7 @@ impl CardSide for PulledAt {
     }
 }
 
-type Op = fn(&mut PublicAps<PcscTransport>) -> Result<usize, Error>;
+type Op = fn(&mut Card<PcscTransport>) -> Result<usize, Error>;
 
 #[test]
 #[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
@@ -490,16 +490,16 @@ fn a_card_pulled_at_every_apdu_of_every_public_operation() {
             a.pin_status().map(|s| usize::from(s.kenhojo.unwrap_or(0)))
         }),
         ("cert auth", |a| {
-            a.certificate(Certificate::Auth, None).map(|c| c.len())
+            a.jpki_certificate(Certificate::Auth, None).map(|c| c.len())
         }),
         ("cert sign", |a| {
             let pin = Pin::new(PinKind::JpkiSign, b"SAMPLE1").unwrap();
-            a.certificate(Certificate::Sign, Some(&pin))
+            a.jpki_certificate(Certificate::Sign, Some(&pin))
                 .map(|c| c.len())
         }),
         ("sign", |a| {
             let pin = Pin::new(PinKind::JpkiAuth, b"1234").unwrap();
-            a.sign(SigningKey::Auth, &pin, HashAlg::Sha256, b"x")
+            a.jpki_sign(SigningKey::Auth, &pin, HashAlg::Sha256, b"x")
                 .map(|s| s.len())
         }),
         ("kenhojo", |a| {
@@ -514,15 +514,15 @@ fn a_card_pulled_at_every_apdu_of_every_public_operation() {
     ];
     for (name, op) in ops {
         PcscTransport::wait_for_card(Some(READER), Some(WAIT)).unwrap();
-        let mut aps = PublicAps::new(PcscTransport::connect(Some(READER)).unwrap());
+        let mut aps = Card::new(PcscTransport::connect(Some(READER)).unwrap());
         let want = op(&mut aps).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let rounds = aps.last_apdus();
+        let rounds = aps.last_public_apdus();
         drop(aps);
         for k in 1..=rounds {
             PcscTransport::wait_for_card(Some(READER), Some(WAIT)).unwrap();
             let before = verifies.load(Ordering::SeqCst);
             at.store(k, Ordering::SeqCst);
-            let mut aps = PublicAps::new(PcscTransport::connect(Some(READER)).unwrap());
+            let mut aps = Card::new(PcscTransport::connect(Some(READER)).unwrap());
             let err = op(&mut aps).expect_err("a pulled card returns no data");
             assert!(err.card_state_lost(), "{name} k={k}: {err:?}");
             assert!(
@@ -533,7 +533,7 @@ fn a_card_pulled_at_every_apdu_of_every_public_operation() {
             at.store(0, Ordering::SeqCst);
             handle.insert();
             PcscTransport::wait_for_card(Some(READER), Some(WAIT)).unwrap();
-            let mut aps = PublicAps::new(PcscTransport::connect(Some(READER)).unwrap());
+            let mut aps = Card::new(PcscTransport::connect(Some(READER)).unwrap());
             let got = op(&mut aps).unwrap_or_else(|e| panic!("{name} after k={k}: {e}"));
             assert_eq!(got, want, "{name} after k={k}");
         }

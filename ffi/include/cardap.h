@@ -246,6 +246,11 @@ enum cardap_result
    */
   CARDAP_RESULT_CRYPTO = 402,
   /**
+   * The AP needs mutual authentication and neither the profile nor the
+   * caller supplied keys.
+   */
+  CARDAP_RESULT_NO_KEYS = 403,
+  /**
    * The card refused the PIN; the message gives the tries left.
    */
   CARDAP_RESULT_WRONG_PIN = 410,

@@ -5,9 +5,9 @@
 //! into memory it zeroizes when done (the caller's buffer is the caller's to
 //! wipe).
 
+use cardap_core::Card;
 use cardap_core::public::{
-    Certificate, HashAlg, KenhojoRequest, Pin, PinFloor, PinKind, PublicAps, SigningKey,
-    public_key_from,
+    Certificate, HashAlg, KenhojoRequest, Pin, PinFloor, PinKind, SigningKey, public_key_from,
 };
 use zeroize::Zeroizing;
 
@@ -94,7 +94,7 @@ impl ContextInner {
     fn run_public<T>(
         &mut self,
         op: impl FnOnce(
-            &mut PublicAps<&mut (dyn cardap_core::transport::Transport + 'static)>,
+            &mut Card<&mut (dyn cardap_core::transport::Transport + 'static)>,
         ) -> cardap_core::Result<T>,
     ) -> Result<T, Failure> {
         let mode = self.length_mode();
@@ -102,7 +102,7 @@ impl ContextInner {
         let sfi = self.kenhojo_sfi;
         let mut learnt = None;
         let outcome = self.run_with_transport(|transport| {
-            let mut aps = PublicAps::new(transport)
+            let mut aps = Card::new(transport)
                 .with_length_mode(mode)
                 .with_pin_floor(floor);
             if let Some(on) = sfi {
@@ -160,8 +160,8 @@ pub unsafe extern "C" fn cardap_context_card_info(
         let info = c.run_public(|aps| aps.info())?;
         hand_out(
             o,
-            cardap_core::public::json::info(&info)
-                .to_string()
+            serde_json::to_string(&info)
+                .unwrap_or_default()
                 .into_bytes(),
         );
         Ok(())
@@ -234,7 +234,7 @@ pub unsafe extern "C" fn cardap_context_jpki_certificate(
         } else {
             None
         };
-        let der = c.run_public(|aps| aps.certificate(which, pin.as_ref()))?;
+        let der = c.run_public(|aps| aps.jpki_certificate(which, pin.as_ref()))?;
         hand_out(o, der);
         Ok(())
     })
@@ -284,7 +284,7 @@ pub unsafe extern "C" fn cardap_context_jpki_sign(
         };
         // SAFETY: the caller passes `pin_len` readable bytes or NULL.
         let pin = unsafe { read_pin(pin, pin_len, key.pin())? };
-        let signature = c.run_public(|aps| aps.sign(key, &pin, hash, data))?;
+        let signature = c.run_public(|aps| aps.jpki_sign(key, &pin, hash, data))?;
         hand_out(o, signature);
         Ok(())
     })
@@ -339,7 +339,7 @@ pub unsafe extern "C" fn cardap_context_kenhojo(
             verify_key: key,
         };
         let data = c.run_public(|aps| aps.kenhojo(&pin, &request))?;
-        let text = Zeroizing::new(cardap_core::public::json::kenhojo(&data).to_string());
+        let text = Zeroizing::new(serde_json::to_string(&data).unwrap_or_default());
         hand_out(o, text.as_bytes().to_vec());
         Ok(())
     })

@@ -80,6 +80,9 @@ pub enum cardap_result {
     SecureMessaging = 401,
     /// A cryptographic primitive rejected its input.
     Crypto = 402,
+    /// The AP needs mutual authentication and neither the profile nor the
+    /// caller supplied keys.
+    NoKeys = 403,
     /// The card refused the PIN; the message gives the tries left.
     WrongPin = 410,
     /// The PIN is blocked (no try left): only the issuer can reset it.
@@ -113,7 +116,7 @@ pub enum cardap_result {
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 40] = {
+const CODES: [(cardap_result, &CStr); 41] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -145,6 +148,7 @@ const CODES: [(cardap_result, &CStr); 40] = {
         (R::AuthFailed, c"mutual authentication failed"),
         (R::SecureMessaging, c"secure messaging failed"),
         (R::Crypto, c"cryptographic failure"),
+        (R::NoKeys, c"no keys for this AP"),
         (R::WrongPin, c"wrong PIN"),
         (R::PinBlocked, c"PIN blocked"),
         (R::MalformedPin, c"malformed PIN"),
@@ -244,6 +248,7 @@ pub(crate) fn error_code(e: &cardap_core::Error) -> cardap_result {
         E::Auth(_) => R::AuthFailed,
         E::SecureMessaging(_) => R::SecureMessaging,
         E::Crypto(_) => R::Crypto,
+        E::NoKeys { .. } => R::NoKeys,
         E::ExtendedRejected => R::ExtendedRejected,
         E::Malformed { .. } => R::Malformed,
         E::UserId { .. } => R::InvalidUserId,

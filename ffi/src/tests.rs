@@ -780,6 +780,7 @@ fn result_codes_are_stable_and_named() {
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
+            | R::NoKeys
             | R::WrongPin
             | R::PinBlocked
             | R::MalformedPin
@@ -796,7 +797,7 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 40);
+    assert_eq!(all.len(), 41);
     assert_eq!(R::WrongPin as u32, 410);
     assert_eq!(R::VerificationFailed as u32, 414);
     // The published values.
@@ -809,6 +810,7 @@ fn result_codes_are_stable_and_named() {
     assert_eq!(R::ProfileInvalid as u32, 600);
     assert_eq!(R::CardDescriptionInvalid as u32, 700);
     assert_eq!(R::Unknown as u32, 999);
+    assert_eq!(R::NoKeys as u32, 403);
     for code in all {
         let (mut s, mut n) = (null(), 0);
         // SAFETY: valid out-parameters.

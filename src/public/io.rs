@@ -2,9 +2,9 @@
 //! reads of a length-prefixed object with the fewest round trips, the retry
 //! count and VERIFY.
 
-use super::commands::{self, PinRef};
 use super::pin::{Pin, PinError, PinFloor, PinKind};
 use crate::apdu::{Command, Response};
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::status::StatusWord;
@@ -15,6 +15,23 @@ const MAX_OFFSET: usize = 0x7FFF;
 const SHORT_CHUNK: usize = 256;
 /// `Ne` of an extended read of "everything".
 const EXTENDED_ALL: usize = 65_536;
+
+/// Where a VERIFY points: the current EF (`P2 = 80`) or a PIN EF by short
+/// file identifier (`P2 = 80 | SFI`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PinRef {
+    Current,
+    Sfi(u8),
+}
+
+impl PinRef {
+    fn p2(self) -> u8 {
+        match self {
+            Self::Current => 0x80,
+            Self::Sfi(sfi) => 0x80 | (sfi & 0x1F),
+        }
+    }
+}
 
 /// One operation's session plus what it learnt about lengths.
 pub(crate) struct Ctx<'s, 't> {
@@ -96,7 +113,7 @@ impl Ctx<'_, '_> {
 
     /// SELECT of an AP by AID; `6A 82` is [`Error::ApNotFound`].
     pub(crate) fn select_ap(&mut self, aid: &[u8]) -> Result<()> {
-        let resp = self.send(&commands::select_aid(aid)?)?;
+        let resp = self.send(&commands::select_df_name(aid)?)?;
         match resp.sw {
             StatusWord::Success => Ok(()),
             StatusWord::NotFound => Err(Error::ApNotFound {
@@ -127,7 +144,7 @@ impl Ctx<'_, '_> {
     fn read(&mut self, addr: Addr, offset: usize, ne: usize) -> Result<Response> {
         let build = |ne: usize| -> Result<Command> {
             match addr {
-                Addr::Sfi(sfi) if offset == 0 => commands::read_sfi(sfi, ne),
+                Addr::Sfi(sfi) if offset == 0 => Ok(commands::read_binary_sfi(sfi, ne)?),
                 _ => {
                     let offset = u16::try_from(offset)
                         .ok()
@@ -136,7 +153,7 @@ impl Ctx<'_, '_> {
                             command: "READ BINARY",
                             sw: StatusWord::WrongOffset,
                         })?;
-                    commands::read_at(offset, ne)
+                    Ok(commands::read_binary_offset(offset, ne)?)
                 }
             }
         };
@@ -217,7 +234,7 @@ impl Ctx<'_, '_> {
     /// (0: blocked), `Ok(None)` when the card answers something else (for
     /// instance a refused SFI), with its status word.
     pub(crate) fn retry_count(&mut self, pin: PinRef) -> Result<Result<u8, StatusWord>> {
-        let resp = self.send(&commands::retry_count(pin))?;
+        let resp = self.send(&commands::verify_retry_count(pin.p2()))?;
         Ok(match resp.sw {
             StatusWord::TriesLeft(n) => Ok(n),
             StatusWord::ReferenceDataBlocked | StatusWord::AuthenticationBlocked => Ok(0),
@@ -236,7 +253,7 @@ impl Ctx<'_, '_> {
     ) -> Result<()> {
         let kind = pin.kind();
         floor.check(kind, tries_left)?;
-        let resp = self.send(&commands::verify(at, pin.bytes())?)?;
+        let resp = self.send(&commands::verify(at.p2(), pin.bytes())?)?;
         match resp.sw {
             StatusWord::Success => Ok(()),
             StatusWord::TriesLeft(n) => Err(PinError::WrongPin {

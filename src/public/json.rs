@@ -1,54 +1,66 @@
-//! The JSON objects of the public-AP operations (feature `json`): what
-//! `cardap info`, `cardap pin-status` and `cardap kenhojo` print and what the
-//! C ABI hands out, byte for byte.
+//! The JSON shapes of the public-AP results (feature `json`: `serde`
+//! serialization): what `cardap info`, `cardap pin-status` and `cardap
+//! kenhojo` print and what the C ABI hands out, byte for byte.
 
-use serde_json::{Map, Value, json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::{CardInfo, KenhojoData, PinStatus};
 
 /// `{"card": "mynumber" | "jpki-other" | "unknown", "token": … or null,
 /// "aps": [{"aid", "label"}, …]}`.
-pub fn info(info: &CardInfo) -> Value {
-    json!({
-        "card": info.kind.name(),
-        "token": info.token,
-        "aps": crate::json::dir(&info.aps),
-    })
+impl Serialize for CardInfo {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("card", self.kind.name())?;
+        m.serialize_entry("token", &self.token)?;
+        m.serialize_entry("aps", &self.aps)?;
+        m.end()
+    }
 }
 
 /// `{"jpki_auth": N, "jpki_sign": N, "kenhojo": N}` (null for an AP the card
 /// does not have).
-pub fn pin_status(s: &PinStatus) -> Value {
-    json!({"jpki_auth": s.jpki_auth, "jpki_sign": s.jpki_sign, "kenhojo": s.kenhojo})
+impl Serialize for PinStatus {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("jpki_auth", &self.jpki_auth)?;
+        m.serialize_entry("jpki_sign", &self.jpki_sign)?;
+        m.serialize_entry("kenhojo", &self.kenhojo)?;
+        m.end()
+    }
 }
 
 /// `{"name", "address", "birth_date" (YYYY-MM-DD), "sex" ("male" | "female" |
 /// "not_applicable")}`, plus `"my_number"` when read and `"verification":
 /// {"facts_digest": "ok", "my_number_digest": "ok" | "not_checked",
-/// "signature": "valid" | "not_checked"}` when checked. The value holds
-/// personal data: drop it when done.
-pub fn kenhojo(data: &KenhojoData) -> Value {
-    let mut o = Map::new();
-    o.insert("name".into(), json!(data.facts.name()));
-    o.insert("address".into(), json!(data.facts.address()));
-    o.insert(
-        "birth_date".into(),
-        json!(data.facts.birth_date().to_string()),
-    );
-    o.insert("sex".into(), json!(data.facts.sex().name()));
-    if let Some(n) = &data.my_number {
-        o.insert("my_number".into(), json!(n.as_str()));
+/// "signature": "valid" | "not_checked"}` when checked. The text holds
+/// personal data: wipe it when done.
+impl Serialize for KenhojoData {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("name", self.facts.name())?;
+        m.serialize_entry("address", self.facts.address())?;
+        m.serialize_entry("birth_date", &self.facts.birth_date().to_string())?;
+        m.serialize_entry("sex", self.facts.sex().name())?;
+        if let Some(n) = &self.my_number {
+            m.serialize_entry("my_number", n.as_str())?;
+        }
+        if let Some(v) = self.verification {
+            m.serialize_entry("verification", &VerificationJson(v))?;
+        }
+        m.end()
     }
-    if let Some(v) = data.verification {
+}
+
+struct VerificationJson(super::Verification);
+
+impl Serialize for VerificationJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let checked = |done: bool, yes: &'static str| if done { yes } else { "not_checked" };
-        o.insert(
-            "verification".into(),
-            json!({
-                "facts_digest": checked(v.facts_digest, "ok"),
-                "my_number_digest": checked(v.my_number_digest, "ok"),
-                "signature": checked(v.signature, "valid"),
-            }),
-        );
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("facts_digest", checked(self.0.facts_digest, "ok"))?;
+        m.serialize_entry("my_number_digest", checked(self.0.my_number_digest, "ok"))?;
+        m.serialize_entry("signature", checked(self.0.signature, "valid"))?;
+        m.end()
     }
-    Value::Object(o)
 }

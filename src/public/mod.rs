@@ -19,7 +19,6 @@
 //! the card ask for more time (waiting-time extensions), and cardap adds no
 //! shorter limit of its own, so a slow signature is not cut off.
 
-mod commands;
 mod io;
 pub mod jpki;
 #[cfg(feature = "json")]
@@ -29,13 +28,12 @@ pub mod pin;
 
 use rsa::RsaPublicKey;
 
-use crate::ap::{DirEntry, LengthMode, Reader};
-use crate::atr;
+use crate::ap::DirEntry;
+use crate::card::{Card, Policy};
+use crate::commands;
 use crate::error::{Error, Result};
-use crate::session::Session;
 use crate::transport::Transport;
-use commands::PinRef;
-use io::{Addr, Ctx, refuses_sfi};
+use io::{Addr, Ctx, PinRef, refuses_sfi};
 
 pub use jpki::{CardKind, Certificate, HashAlg, JPKI_AID, SigningKey, TOKEN_MY_NUMBER_CARD};
 pub use kenhojo::{
@@ -46,6 +44,7 @@ pub use pin::{Pin, PinError, PinFloor, PinKind};
 
 /// How the card was identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CardInfo {
     /// What the JPKI token says.
     pub kind: CardKind,
@@ -57,6 +56,7 @@ pub struct CardInfo {
 
 /// The retry counts of the three PINs (`None`: that AP is not on the card).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PinStatus {
     /// JPKI authentication PIN.
     pub jpki_auth: Option<u8>,
@@ -66,157 +66,91 @@ pub struct PinStatus {
     pub kenhojo: Option<u8>,
 }
 
-/// The card's public APs over a [`Transport`]. It remembers, for this card,
-/// whether the kenhojo AP takes short-file-identifier addressing, and
-/// whether extended length works.
-pub struct PublicAps<T: Transport> {
-    transport: T,
-    length: LengthMode,
+/// What a [`Card`] keeps for the public APs: the PIN floor, and what the card
+/// taught about short-file-identifier addressing in the kenhojo AP.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PublicState {
     floor: PinFloor,
     /// `None` until tried; `Some(false)` after the card refused it.
     kenhojo_sfi: Option<bool>,
-    /// `false` once the card or reader refused an extended read.
-    extended_ok: bool,
+    /// Command APDUs of the last public-AP operation.
     apdus: usize,
 }
 
-impl<T: Transport> std::fmt::Debug for PublicAps<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PublicAps")
-            .field("length", &self.length)
-            .field("floor", &self.floor)
-            .field("kenhojo_sfi", &self.kenhojo_sfi)
-            .field("extended_ok", &self.extended_ok)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Reads without a PIN start again from SELECT this many times after a reset
-/// by another party or a link glitch.
-const MAX_RETRIES: usize = 2;
-
-impl<T: Transport> PublicAps<T> {
-    /// Over `transport`, automatic length choice, the default PIN floor (1).
-    pub fn new(transport: T) -> Self {
-        Self {
-            transport,
-            length: LengthMode::Auto,
-            floor: PinFloor::default(),
-            kenhojo_sfi: None,
-            extended_ok: true,
-            apdus: 0,
-        }
-    }
-
-    /// Forces short APDUs, or lets the ATR decide.
-    pub fn with_length_mode(mut self, mode: LengthMode) -> Self {
-        self.length = mode;
-        self
-    }
-
-    /// Sets the PIN floor: a VERIFY is refused when the tries left are at or
-    /// below it. [`PinFloor::ALLOW_LAST_TRY`] (0) lets the last try be used.
+/// The card's public APs (JPKI, kenhojo) on a [`Card`]: identification,
+/// PIN counts, certificates, signatures and the card-face text, with the PIN
+/// safety rules of this module.
+impl<T: Transport> Card<T> {
+    /// Sets the PIN floor: a VERIFY is refused ([`PinError::Floor`], nothing
+    /// sent) when the tries left are at or below it. The default is 1;
+    /// [`PinFloor::ALLOW_LAST_TRY`] (0) lets the last try be used.
     pub fn with_pin_floor(mut self, floor: PinFloor) -> Self {
-        self.floor = floor;
+        self.public.floor = floor;
         self
+    }
+
+    /// Changes the PIN floor (see [`Card::with_pin_floor`]).
+    pub fn set_pin_floor(&mut self, floor: PinFloor) {
+        self.public.floor = floor;
+    }
+
+    /// The PIN floor in force.
+    pub fn pin_floor(&self) -> PinFloor {
+        self.public.floor
     }
 
     /// Whether the kenhojo AP is addressed by short file identifier: `false`
     /// skips the attempt (cards known to refuse it).
     pub fn with_kenhojo_sfi(mut self, on: bool) -> Self {
-        self.kenhojo_sfi = Some(on);
+        self.public.kenhojo_sfi = Some(on);
         self
     }
 
     /// What this card taught about SFI addressing in the kenhojo AP (`None`:
     /// not tried yet).
     pub fn kenhojo_sfi(&self) -> Option<bool> {
-        self.kenhojo_sfi
+        self.public.kenhojo_sfi
     }
 
-    /// Command APDUs the last operation sent.
-    pub fn last_apdus(&self) -> usize {
-        self.apdus
+    /// Command APDUs the last public-AP operation sent (GET RESPONSE
+    /// included).
+    pub fn last_public_apdus(&self) -> usize {
+        self.public.apdus
     }
 
-    /// The transport.
-    pub fn transport_mut(&mut self) -> &mut T {
-        &mut self.transport
-    }
-
-    /// Gives the transport back.
-    pub fn into_transport(self) -> T {
-        self.transport
-    }
-
-    fn extended(&self) -> bool {
-        self.extended_ok
-            && self.length == LengthMode::Auto
-            && self.transport.supports_extended()
-            && self
-                .transport
-                .atr()
-                .is_some_and(|a| atr::supports_extended_length(&a))
-    }
-
-    /// Runs `op` in one transaction on one session. `restartable`: a read
-    /// without a PIN, started again from SELECT after a reset by another
-    /// party or a link glitch. An operation with a PIN is never restarted.
-    fn run<R>(
+    /// Runs `op` in one transaction on one session: [`Policy::Read`] for
+    /// reads without a PIN (started again from SELECT after a reset by
+    /// another party or a link glitch), [`Policy::StateChanging`] for
+    /// operations with a PIN (never started again once the VERIFY went out).
+    fn run_public<R>(
         &mut self,
-        restartable: bool,
+        policy: Policy,
         mut op: impl FnMut(&mut Ctx<'_, '_>, &mut Option<bool>) -> Result<R>,
     ) -> Result<R> {
-        let mut extended = self.extended();
-        let mut sfi = self.kenhojo_sfi;
-        let mut spent = 0;
-        let mut retries = 0;
-        let mut outcome: Option<Result<R>> = None;
-        let began = self.transport.transaction(&mut |t| {
-            loop {
-                let mut session = Session::new(&mut *t, extended);
-                let mut ctx = Ctx {
-                    session: &mut session,
-                    extended,
-                };
-                let r = op(&mut ctx, &mut sfi);
-                extended = ctx.extended;
-                spent += session.apdu_count();
-                match r {
-                    Err(Error::Transport(e))
-                        if restartable && e.is_retryable() && retries < MAX_RETRIES =>
-                    {
-                        retries += 1;
-                    }
-                    other => {
-                        outcome = Some(other);
-                        return;
-                    }
-                }
-            }
+        let mut sfi = self.public.kenhojo_sfi;
+        let outcome = self.run(None, policy, |session, _| {
+            let extended = session.extended();
+            let mut ctx = Ctx { session, extended };
+            op(&mut ctx, &mut sfi)
         });
-        self.apdus = spent;
-        self.kenhojo_sfi = sfi;
-        if !extended {
-            self.extended_ok = false;
-        }
-        began?;
-        outcome.unwrap_or(Err(Error::ExtendedRejected))
+        self.public.kenhojo_sfi = sfi;
+        let (r, apdus) = outcome?;
+        self.public.apdus = apdus;
+        Ok(r)
     }
 
     /// Identifies the card by SELECT of the JPKI AP and its token (never by
     /// ATR), and lists the APs of EF.DIR where there is one.
     pub fn info(&mut self) -> Result<CardInfo> {
-        let aps = {
-            let mut reader = Reader::new(&mut self.transport).with_length_mode(self.length);
-            match reader.list() {
-                Ok(aps) => aps,
-                // No EF.DIR (or no MF to select): no list.
-                Err(Error::Status { .. } | Error::ApNotFound { .. }) => Vec::new(),
-                Err(e) => return Err(e),
-            }
+        let span = tracing::info_span!("info");
+        let _entered = span.enter();
+        let aps = match self.list() {
+            Ok(aps) => aps,
+            // No EF.DIR (or no MF to select): no list.
+            Err(Error::Status { .. } | Error::ApNotFound { .. }) => Vec::new(),
+            Err(e) => return Err(e),
         };
-        let token = self.run(true, |ctx, _| {
+        let token = self.run_public(Policy::Read, |ctx, _| {
             match ctx.select_ap(&JPKI_AID) {
                 Ok(()) => {}
                 Err(Error::ApNotFound { .. }) => return Ok(None),
@@ -238,7 +172,9 @@ impl<T: Transport> PublicAps<T> {
     /// per AP and per PIN EF and one VERIFY without data per PIN (the
     /// kenhojo PIN by short file identifier where the card takes it).
     pub fn pin_status(&mut self) -> Result<PinStatus> {
-        self.run(true, |ctx, sfi| {
+        let span = tracing::info_span!("pin_status");
+        let _entered = span.enter();
+        self.run_public(Policy::Read, |ctx, sfi| {
             let (jpki_auth, jpki_sign) = match ctx.select_ap(&JPKI_AID) {
                 Ok(()) => (
                     Some(ctx.count_by_select(PinKind::JpkiAuth)?),
@@ -267,19 +203,17 @@ impl<T: Transport> PublicAps<T> {
 
     /// A JPKI certificate, DER. The signature certificate needs the
     /// signature PIN (`pin`); the others need none (a PIN given is not used).
-    pub fn certificate(&mut self, which: Certificate, pin: Option<&Pin>) -> Result<Vec<u8>> {
-        let floor = self.floor;
+    pub fn jpki_certificate(&mut self, which: Certificate, pin: Option<&Pin>) -> Result<Vec<u8>> {
+        let span = tracing::info_span!("jpki_certificate", which = which.name());
+        let _entered = span.enter();
+        let floor = self.public.floor;
         if which.needs_pin() {
-            let pin = pin.ok_or(PinError::Malformed {
-                pin: PinKind::JpkiSign,
-            })?;
-            if pin.kind() != PinKind::JpkiSign {
-                return Err(PinError::Malformed {
+            let pin = pin
+                .filter(|p| p.kind() == PinKind::JpkiSign)
+                .ok_or(PinError::Malformed {
                     pin: PinKind::JpkiSign,
-                }
-                .into());
-            }
-            return self.run(false, |ctx, _| {
+                })?;
+            return self.run_public(Policy::StateChanging, |ctx, _| {
                 ctx.select_ap(&JPKI_AID)?;
                 let left = ctx.count_by_select(PinKind::JpkiSign)?;
                 ctx.verify(pin, PinRef::Current, left, floor)?;
@@ -287,7 +221,7 @@ impl<T: Transport> PublicAps<T> {
                 ctx.read_object(Addr::Current, "JPKI")
             });
         }
-        self.run(true, |ctx, _| {
+        self.run_public(Policy::Read, |ctx, _| {
             ctx.select_ap(&JPKI_AID)?;
             ctx.select_ef(which.fid())?;
             ctx.read_object(Addr::Current, "JPKI")
@@ -297,7 +231,7 @@ impl<T: Transport> PublicAps<T> {
     /// Signs `data`: its digest with `hash`, as a DigestInfo, signed on the
     /// card with `key` (PKCS#1 v1.5). Six round trips: SELECT AP, SELECT PIN
     /// EF, retry count, VERIFY, SELECT key EF, sign.
-    pub fn sign(
+    pub fn jpki_sign(
         &mut self,
         key: SigningKey,
         pin: &Pin,
@@ -305,17 +239,19 @@ impl<T: Transport> PublicAps<T> {
         data: &[u8],
     ) -> Result<Vec<u8>> {
         let digest = hash.digest(data);
-        self.sign_digest(key, pin, hash, &digest)
+        self.jpki_sign_digest(key, pin, hash, &digest)
     }
 
-    /// Signs a digest made with `hash` (see [`PublicAps::sign`]).
-    pub fn sign_digest(
+    /// Signs a digest made with `hash` (see [`Card::jpki_sign`]).
+    pub fn jpki_sign_digest(
         &mut self,
         key: SigningKey,
         pin: &Pin,
         hash: HashAlg,
         digest: &[u8],
     ) -> Result<Vec<u8>> {
+        let span = tracing::info_span!("jpki_sign");
+        let _entered = span.enter();
         if pin.kind() != key.pin() {
             return Err(PinError::Malformed { pin: key.pin() }.into());
         }
@@ -323,20 +259,19 @@ impl<T: Transport> PublicAps<T> {
             ap: "JPKI".into(),
             problem: format!("a {hash:?} digest is {} bytes", hash.len()),
         })?;
-        let floor = self.floor;
-        self.run(false, |ctx, _| {
+        let floor = self.public.floor;
+        self.run_public(Policy::StateChanging, |ctx, _| {
             ctx.select_ap(&JPKI_AID)?;
             let left = ctx.count_by_select(key.pin())?;
             ctx.verify(pin, PinRef::Current, left, floor)?;
             ctx.select_ef(key.fid())?;
-            let resp = ctx.send(&commands::sign(&info)?)?;
+            let mut resp = ctx.send(&commands::jpki_sign(&info)?)?;
             if !resp.sw.is_success() || resp.data.is_empty() {
                 return Err(Error::Status {
                     command: "SIGN",
                     sw: resp.sw,
                 });
             }
-            let mut resp = resp;
             Ok(std::mem::take(&mut resp.data))
         })
     }
@@ -346,19 +281,22 @@ impl<T: Transport> PublicAps<T> {
     /// `request.verify`. With SFI addressing: SELECT AP, retry count, VERIFY,
     /// one read per EF.
     pub fn kenhojo(&mut self, pin: &Pin, request: &KenhojoRequest) -> Result<KenhojoData> {
+        let span = tracing::info_span!("kenhojo");
+        let _entered = span.enter();
         if pin.kind() != PinKind::Kenhojo {
             return Err(PinError::Malformed {
                 pin: PinKind::Kenhojo,
             }
             .into());
         }
-        let floor = self.floor;
+        let floor = self.public.floor;
         let key: Option<&RsaPublicKey> = request.verify_key.as_ref();
-        let mut data = self.run(false, |ctx, sfi| {
+        let mut data = self.run_public(Policy::StateChanging, |ctx, sfi| {
             ctx.select_ap(&KENHOJO_AID)?;
             let (left, at) = kenhojo_count(ctx, sfi)?;
             ctx.verify(pin, at, left, floor)?;
-            let facts_ef = kenhojo_read(ctx, sfi, kenhojo::FACTS_EF, None)?;
+            let facts_ef =
+                zeroize::Zeroizing::new(kenhojo_read(ctx, sfi, kenhojo::FACTS_EF, None)?);
             let (facts, facts_object) = kenhojo::parse_facts(&facts_ef)?;
             let mut my_number = None;
             let mut number_ef = None;
@@ -394,7 +332,7 @@ impl<T: Transport> PublicAps<T> {
                 apdus: 0,
             })
         })?;
-        data.apdus = self.apdus;
+        data.apdus = self.public.apdus;
         Ok(data)
     }
 }

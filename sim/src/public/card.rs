@@ -2,7 +2,7 @@
 //! they answer (SELECT EF, READ BINARY by offset or SFI, VERIFY, the JPKI
 //! signature `80 2A 00 80`).
 
-use cardap::status::StatusWord;
+use cardap::StatusWord;
 use rsa::Pkcs1v15Sign;
 
 use super::jpki::JPKI_AID;

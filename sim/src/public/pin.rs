@@ -2,7 +2,7 @@
 //! a try when wrong, resets the counter when right; VERIFY without data only
 //! reports the count; a PIN with no try left is blocked for good.
 
-use cardap::status::StatusWord;
+use cardap::StatusWord;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 

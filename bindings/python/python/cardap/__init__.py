@@ -98,6 +98,7 @@ class Result(enum.IntEnum):
     AUTH_FAILED = 400
     SECURE_MESSAGING = 401
     CRYPTO = 402
+    NO_KEYS = 403
     WRONG_PIN = 410
     PIN_BLOCKED = 411
     MALFORMED_PIN = 412
