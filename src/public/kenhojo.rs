@@ -259,8 +259,10 @@ pub(crate) fn parse_my_number(ef: &[u8]) -> Result<(MyNumber, &[u8])> {
 /// The public descriptions say DF31 is the SHA-256 "of the My Number" and
 /// DF32 "of the four facts" without fixing the byte span; a digest is
 /// accepted when it is the SHA-256 of the data object as stored (tag, length
-/// and value), of its value, or of the EF bytes read (and, for DF31, of the
-/// 12 digits alone).
+/// and value), of its value, or of the EF bytes read; for DF32 also of the
+/// four objects DF22…DF25 or their values concatenated; for DF31 also of
+/// the 12 digits alone. Each is a digest of exactly the data returned, so
+/// any change to them is caught.
 pub(crate) fn verify(
     signature_ef: &[u8],
     facts: (&[u8], &[u8]),
@@ -294,7 +296,24 @@ pub(crate) fn verify(
     let facts_value = tlv::parse_ber(facts_object)
         .map(|(t, _)| t.value)
         .unwrap_or_default();
-    if !matches(h32, &[facts_object, facts_value, facts_ef]) {
+    // The four data objects DF22…DF25 as stored, and their values alone.
+    let (mut objects, mut values) = (Vec::new(), Vec::new());
+    let mut rest = facts_value;
+    while let Ok((item, after)) = tlv::parse_ber(rest) {
+        if (0xDF22..=0xDF25).contains(&item.tag) {
+            objects.extend_from_slice(rest.get(..rest.len() - after.len()).unwrap_or_default());
+            values.extend_from_slice(item.value);
+        }
+        rest = after;
+    }
+    let (objects, values) = (
+        zeroize::Zeroizing::new(objects),
+        zeroize::Zeroizing::new(values),
+    );
+    if !matches(
+        h32,
+        &[facts_object, facts_value, facts_ef, &objects, &values],
+    ) {
         return Err(Error::Verification {
             what: "kenhojo: the digest DF32 does not match the four facts read".into(),
         });
@@ -379,6 +398,53 @@ mod tests {
         assert!(Date::parse_compact(b"20000229").is_some());
         assert!(Date::parse_compact(b"1980041").is_none());
         assert!(Date::parse_compact(b"19801301").is_none());
+    }
+
+    fn facts_ef(name: &str) -> Vec<u8> {
+        let mut body = vec![0xDF, 0x21, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+        for (tag, v) in [
+            (0x22u8, name.as_bytes()),
+            (0x23, "東京".as_bytes()),
+            (0x24, b"19800401"),
+            (0x25, b"2"),
+        ] {
+            body.extend_from_slice(&[0xDF, tag, u8::try_from(v.len()).unwrap()]);
+            body.extend_from_slice(v);
+        }
+        let mut ef = vec![0xFF, 0x20, 0x82, 0x00, u8::try_from(body.len()).unwrap()];
+        ef.extend_from_slice(&body);
+        ef
+    }
+
+    #[test]
+    fn digests_over_the_values_are_checked() {
+        let values = ["見本".as_bytes(), "東京".as_bytes(), b"19800401", b"2"].concat();
+        let mut sig_ef = vec![0xFF, 0x30, 0x46, 0xDF, 0x31, 0x20];
+        sig_ef.extend_from_slice(&Sha256::digest(b"123456789018"));
+        sig_ef.extend_from_slice(&[0xDF, 0x32, 0x20]);
+        sig_ef.extend_from_slice(&Sha256::digest(&values));
+        let number = [&[0xFF, 0x10, 0x0C][..], b"123456789018"].concat();
+        let ef = facts_ef("見本");
+        let (_, object) = parse_facts(&ef).unwrap();
+        let v = verify(&sig_ef, (object, &ef), Some((&number, &number)), None).unwrap();
+        assert!(v.facts_digest && v.my_number_digest && !v.signature);
+        let other = facts_ef("見木");
+        let (_, object) = parse_facts(&other).unwrap();
+        assert!(matches!(
+            verify(&sig_ef, (object, &other), None, None),
+            Err(Error::Verification { .. })
+        ));
+        let wrong_number = [&[0xFF, 0x10, 0x0C][..], b"123456789026"].concat();
+        let (_, object) = parse_facts(&ef).unwrap();
+        assert!(matches!(
+            verify(
+                &sig_ef,
+                (object, &ef),
+                Some((&wrong_number, &wrong_number)),
+                None
+            ),
+            Err(Error::Verification { .. })
+        ));
     }
 
     #[test]
