@@ -237,6 +237,8 @@ impl Ctx<'_, '_> {
         let resp = self.send(&commands::verify_retry_count(pin.p2()))?;
         Ok(match resp.sw {
             StatusWord::TriesLeft(n) => Ok(n),
+            // Sources differ on the blocked status word: `69 84` (reference
+            // data not usable) or `69 83` (authentication method blocked).
             StatusWord::ReferenceDataBlocked | StatusWord::AuthenticationBlocked => Ok(0),
             sw => Err(sw),
         })

@@ -244,6 +244,9 @@ pub(crate) fn parse_facts(ef: &[u8]) -> Result<(BasicFacts, &[u8])> {
 }
 
 /// The My Number from EF `0001`: a 3-byte header, then 12 ASCII digits.
+/// The public readers agree on the offsets (digits at bytes 3–14, read with
+/// `Le = 17`) but describe the header differently ("private tag 10", `FF 10
+/// 0C`), so the header bytes are not checked; the digits are.
 pub(crate) fn parse_my_number(ef: &[u8]) -> Result<(MyNumber, &[u8])> {
     let digits = ef
         .get(3..15)
