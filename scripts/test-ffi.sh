@@ -85,6 +85,9 @@ gcc "${cflags[@]}" $(pkg-config --cflags cardap) examples/c/read_ap.c \
 # shellcheck disable=SC2046
 gcc "${cflags[@]}" -Wno-overlength-strings $(pkg-config --cflags cardap) ffi/tests/c/abi_test.c \
   $(pkg-config --libs cardap) -Wl,-rpath,"$prefix/lib" -o "$out/abi_test"
+# shellcheck disable=SC2046
+gcc "${cflags[@]}" $(pkg-config --cflags cardap) ffi/tests/c/public_test.c \
+  $(pkg-config --libs cardap) -Wl,-rpath,"$prefix/lib" -o "$out/public_test"
 # The static library links with the libraries pkg-config lists as private.
 # shellcheck disable=SC2046
 gcc "${cflags[@]}" $(pkg-config --cflags cardap) examples/c/read_ap.c "$prefix/lib/libcardap.a" \
@@ -93,6 +96,7 @@ gcc "${cflags[@]}" $(pkg-config --cflags cardap) examples/c/read_ap.c "$prefix/l
 step "C under valgrind memcheck"
 valgrind=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
 CARDAP_TEST_READER='' "${valgrind[@]}" "$out/abi_test" examples
+"${valgrind[@]}" "$out/public_test" examples
 profiles=(library kiosk evacuee)
 for p in "${profiles[@]}"; do
   "${valgrind[@]}" "$out/read_ap" --profile "examples/profiles/$p.toml" \
@@ -100,7 +104,7 @@ for p in "${profiles[@]}"; do
   "$out/read_ap_static" --profile "examples/profiles/$p.toml" \
     --virtual-card examples/cards/demo.toml >"$out/c-static-$p.json"
 done
-echo "valgrind: abi_test and read_ap (Type C, A, D): 0 errors, 0 definite leaks"
+echo "valgrind: abi_test, public_test and read_ap (Type C, A, D): 0 errors, 0 definite leaks"
 
 step "Python: maturin wheel (cffi) and pytest"
 rm -rf "$root/target/py-wheels"
