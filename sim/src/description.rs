@@ -501,6 +501,13 @@ pub enum Problem {
     },
     /// A My Number is 12 ASCII digits.
     MyNumberFormat,
+    /// The My Number's check digit is wrong.
+    MyNumberCheckDigit {
+        /// The digit the published rule gives.
+        expected: u8,
+        /// The digit given.
+        got: u8,
+    },
     /// A date is `YYYYMMDD`.
     DateFormat,
     /// `sex` is not `"male"`, `"female"`, `"not_applicable"` (or 1, 2, 9).
@@ -554,6 +561,10 @@ impl fmt::Display for Problem {
             Self::PinFormat(rule) => write!(f, "a PIN here is {rule}"),
             Self::OutOfRange { min, max } => write!(f, "must be from {min} to {max}"),
             Self::MyNumberFormat => f.write_str("a My Number is 12 ASCII digits"),
+            Self::MyNumberCheckDigit { expected, got } => write!(
+                f,
+                "check digit {got} is wrong, the My Number rule gives {expected}"
+            ),
             Self::DateFormat => f.write_str("a date is YYYYMMDD"),
             Self::UnknownSex(s) => write!(
                 f,

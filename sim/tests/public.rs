@@ -145,3 +145,39 @@ fn description_round_trips_through_toml() {
     let again = cardap_sim::Description::from_toml_str(&text).unwrap();
     assert_eq!(&again, c.description());
 }
+
+#[test]
+fn bad_sections_are_named_errors() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/cards/public.toml"
+    ))
+    .unwrap();
+    for (from, to, key) in [
+        (
+            "my_number = \"123456789018\"",
+            "my_number = \"123456789019\"",
+            "kenhojo.my_number",
+        ),
+        (
+            "auth_pin = \"1234\"",
+            "auth_pin = \"12345\"",
+            "jpki.auth_pin",
+        ),
+        (
+            "sign_pin = \"SAMPLE1\"",
+            "sign_pin = \"S-1\"",
+            "jpki.sign_pin",
+        ),
+        (
+            "birth_date = \"19800401\"",
+            "birth_date = \"1980-04-01\"",
+            "kenhojo.birth_date",
+        ),
+        ("sex = \"male\"", "sex = \"x\"", "kenhojo.sex"),
+    ] {
+        let e = cardap_sim::Description::from_toml_str(&text.replace(from, to)).unwrap_err();
+        assert_eq!(e.key(), Some(key), "{e}");
+        assert!(!e.to_string().contains("1234"), "{e}");
+    }
+}

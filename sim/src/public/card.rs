@@ -194,7 +194,6 @@ impl PublicAps {
             (0x00, INS_READ_BINARY) => ap.read_binary(session, apdu),
             (0x00, INS_VERIFY) => ap.verify(session, apdu),
             (0x80, INS_PSO) => ap.sign(session, apdu),
-            (0x80, _) => Reply::status(StatusWord::InstructionNotSupported),
             _ => Reply::status(StatusWord::InstructionNotSupported),
         }
     }

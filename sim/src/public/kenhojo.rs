@@ -330,7 +330,7 @@ impl RawKenhojo {
         if expected != got {
             return Err(fail(
                 "my_number",
-                Problem::UserIdCheckDigit { expected, got },
+                Problem::MyNumberCheckDigit { expected, got },
             ));
         }
         let signer_key = load_key(
