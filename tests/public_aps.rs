@@ -250,6 +250,9 @@ fn kenhojo_facts_my_number_and_verification() {
 fn kenhojo_without_sfi_costs_one_extra_round_trip_once() {
     let no_sfi = text().replace("[kenhojo]\n", "[kenhojo]\nsfi = false\n");
     let mut aps = Card::new(card_from(&no_sfi, true));
+    let (status, n) = count(&mut aps, |a| a.pin_status().unwrap());
+    assert_eq!(status.kenhojo, Some(3));
+    assert!(n <= 8, "pin-status on a card without SFI: {n}");
     let (_, first) = count(&mut aps, |a| {
         a.kenhojo(&kenhojo_pin(), &KenhojoRequest::default())
             .unwrap()

@@ -169,8 +169,8 @@ impl<T: Transport> Card<T> {
     }
 
     /// The tries left of the three PINs, without spending any: one SELECT
-    /// per AP and per PIN EF and one VERIFY without data per PIN (the
-    /// kenhojo PIN by short file identifier where the card takes it).
+    /// per AP and per PIN EF and one VERIFY without data per PIN, 8 round
+    /// trips (7 where this card is known to take SFI addressing in kenhojo).
     pub fn pin_status(&mut self) -> Result<PinStatus> {
         let span = tracing::info_span!("pin_status");
         let _entered = span.enter();
@@ -183,8 +183,11 @@ impl<T: Transport> Card<T> {
                 Err(Error::ApNotFound { .. }) => (None, None),
                 Err(e) => return Err(e),
             };
+            // SFI only where this card is known to take it: a refusal here
+            // would cost a ninth round trip.
             let kenhojo = match ctx.select_ap(&KENHOJO_AID) {
-                Ok(()) => Some(kenhojo_count(ctx, sfi)?.0),
+                Ok(()) if *sfi == Some(true) => Some(kenhojo_count(ctx, sfi)?.0),
+                Ok(()) => Some(ctx.count_by_select(PinKind::Kenhojo)?),
                 Err(Error::ApNotFound { .. }) => None,
                 Err(e) => return Err(e),
             };
