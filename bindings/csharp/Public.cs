@@ -9,74 +9,134 @@ using Cardap.Native;
 
 namespace Cardap
 {
-    /// <summary>A PIN of the card's public APs was refused (41x codes).</summary>
-    public class PinException : SecurityException
+    /// <summary>A PIN of the card's public APs was refused (41x codes); the message never holds the PIN.</summary>
+    public class PinException : CardapSecurityException
     {
-        public PinException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public PinException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The card refused the PIN; the message says how many tries are left.</summary>
     public class WrongPinException : PinException
     {
-        public WrongPinException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public WrongPinException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The PIN is blocked: only the municipal office can reset it.</summary>
     public class PinBlockedException : PinException
     {
-        public PinBlockedException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public PinBlockedException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The PIN breaks the card's rule; nothing was sent.</summary>
     public class MalformedPinException : PinException
     {
-        public MalformedPinException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public MalformedPinException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
-    /// <summary>Refused before sending: the tries left are at or below the floor.</summary>
+    /// <summary>Refused before sending: the tries left are at or below the PIN floor.</summary>
     public class PinFloorException : PinException
     {
-        public PinFloorException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public PinFloorException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A digest or signature check of data read from the card failed.</summary>
-    public class VerificationException : SecurityException
+    public class VerificationException : CardapSecurityException
     {
-        public VerificationException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public VerificationException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     internal static class PublicErrors
     {
-        internal static CardapException Exception(ResultCode code, string message)
+        internal static CardapException Exception(ResultCode code, string message, Exception inner)
         {
             switch (code)
             {
-                case ResultCode.WrongPin: return new WrongPinException(code, message);
-                case ResultCode.PinBlocked: return new PinBlockedException(code, message);
-                case ResultCode.MalformedPin: return new MalformedPinException(code, message);
-                case ResultCode.PinFloor: return new PinFloorException(code, message);
-                default: return new VerificationException(code, message);
+                case ResultCode.WrongPin: return new WrongPinException(code, message, inner);
+                case ResultCode.PinBlocked: return new PinBlockedException(code, message, inner);
+                case ResultCode.MalformedPin: return new MalformedPinException(code, message, inner);
+                case ResultCode.PinFloor: return new PinFloorException(code, message, inner);
+                default: return new VerificationException(code, message, inner);
             }
         }
     }
 
     /// <summary>A JPKI certificate.</summary>
-    public enum JpkiCertificate : uint { Auth = 0, AuthCa = 1, Sign = 2, SignCa = 3 }
+    public enum JpkiCertificate : uint
+    {
+        /// <summary>The authentication certificate (no PIN).</summary>
+        Auth = 0,
+        /// <summary>Its CA.</summary>
+        AuthCa = 1,
+        /// <summary>The signature certificate (signature PIN).</summary>
+        Sign = 2,
+        /// <summary>Its CA.</summary>
+        SignCa = 3,
+    }
 
-    /// <summary>A JPKI key: authentication (authentication PIN) or signature (signature PIN).</summary>
-    public enum JpkiKey : uint { Auth = 0, Sign = 1 }
+    /// <summary>A JPKI key.</summary>
+    public enum JpkiKey : uint
+    {
+        /// <summary>The authentication key (authentication PIN).</summary>
+        Auth = 0,
+        /// <summary>The signature key (signature PIN).</summary>
+        Sign = 1,
+    }
 
     /// <summary>The digest a JPKI signature is made over.</summary>
-    public enum HashAlgorithm : uint { Sha256 = 0, Sha1 = 1, Sha384 = 2, Sha512 = 3 }
+    public enum HashAlgorithm : uint
+    {
+        /// <summary>SHA-256 (the default).</summary>
+        Sha256 = 0,
+        /// <summary>SHA-1.</summary>
+        Sha1 = 1,
+        /// <summary>SHA-384.</summary>
+        Sha384 = 2,
+        /// <summary>SHA-512.</summary>
+        Sha512 = 3,
+    }
 
     /// <summary>Tries left of the three PINs (null: the card does not have that AP).</summary>
     public sealed class PinStatus
     {
+        /// <summary>The JPKI authentication PIN.</summary>
         public int? JpkiAuth { get; internal set; }
+        /// <summary>The JPKI signature PIN.</summary>
         public int? JpkiSign { get; internal set; }
+        /// <summary>The kenhojo PIN.</summary>
         public int? Kenhojo { get; internal set; }
     }
 
+    /// <summary>The card's public APs on a context.</summary>
     public sealed unsafe partial class Context
     {
         private int pinFloor = 1;
@@ -165,6 +225,9 @@ namespace Cardap
         }
 
         /// <summary>A JPKI certificate, DER; <see cref="JpkiCertificate.Sign"/> needs the signature PIN.</summary>
+        /// <param name="which">The certificate.</param>
+        /// <param name="pin">The signature PIN, for <see cref="JpkiCertificate.Sign"/>.</param>
+        /// <returns>The certificate, DER.</returns>
         public byte[] GetJpkiCertificate(JpkiCertificate which, byte[] pin = null)
         {
             byte[] p = NonEmpty(pin);
@@ -179,6 +242,11 @@ namespace Cardap
         }
 
         /// <summary>Signs <paramref name="data"/>'s digest on the card (PKCS#1 v1.5).</summary>
+        /// <param name="key">The key; its PIN is <paramref name="pin"/>.</param>
+        /// <param name="data">The data whose digest is signed.</param>
+        /// <param name="pin">The key's PIN.</param>
+        /// <param name="hash">The digest algorithm.</param>
+        /// <returns>The 256-byte signature.</returns>
         public byte[] JpkiSign(JpkiKey key, byte[] data, byte[] pin, HashAlgorithm hash = HashAlgorithm.Sha256)
         {
             if (data == null) throw new ArgumentNullException("data");
@@ -199,6 +267,11 @@ namespace Cardap
         /// object <c>cardap kenhojo</c> prints; <paramref name="myNumber"/> adds the My
         /// Number, <paramref name="verify"/> the digest checks (and the signature with
         /// <paramref name="verifyKey"/>, a public key or certificate, PEM or DER).</summary>
+        /// <param name="pin">The kenhojo PIN.</param>
+        /// <param name="myNumber">Also read the My Number.</param>
+        /// <param name="verify">Check the digests (and the signature with a key).</param>
+        /// <param name="verifyKey">The key that signed the digests; may be null.</param>
+        /// <returns>The JSON object.</returns>
         public string KenhojoJson(byte[] pin, bool myNumber = false, bool verify = false, byte[] verifyKey = null)
         {
             if (pin == null) throw new ArgumentNullException("pin");

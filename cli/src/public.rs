@@ -5,18 +5,18 @@
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
+use cardap::Card;
 use cardap::LengthMode;
 use cardap::public::{
     Certificate, HashAlg, KenhojoRequest, Pin, PinFloor, PinKind, SigningKey, public_key_from,
 };
-use cardap::transport::{Transport, TransportError};
-use cardap::{Card, Error};
+use cardap::transport::Transport;
 use clap::{Args, Subcommand, ValueEnum};
 use zeroize::Zeroizing;
 
 use crate::Source;
+use crate::error::{CliError, CliResult, Exit};
 
 /// The public-AP subcommands (flattened into the main command list).
 #[derive(Subcommand)]
@@ -148,41 +148,8 @@ pub struct PinOpts {
     allow_last_try: bool,
 }
 
-/// An error with its exit class (2 usage, 3 input file, 4 no reader/card,
-/// 5 AP or file not on the card, 6 PIN or integrity, 7 other card status,
-/// 1 internal).
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-fn fail(code: u8, message: impl Into<String>) -> Failure {
-    Failure {
-        code,
-        message: message.into(),
-    }
-}
-
-/// The exit class of a core error.
-fn class(e: &Error) -> u8 {
-    use cardap::StatusWord as Sw;
-    match e {
-        Error::Pin(_) | Error::Verification { .. } | Error::Auth(_) | Error::SecureMessaging(_) => {
-            6
-        }
-        Error::ApNotFound { .. } => 5,
-        Error::Status {
-            sw: Sw::NotFound, ..
-        } => 5,
-        Error::Transport(
-            TransportError::NoCard
-            | TransportError::CardRemoved
-            | TransportError::ReaderUnavailable(_)
-            | TransportError::ServiceUnavailable(_),
-        ) => 4,
-        Error::Profile(_) => 3,
-        _ => 7,
-    }
+fn fail(exit: Exit, message: impl Into<String>) -> CliError {
+    CliError::new(exit, message)
 }
 
 /// One line of JSON (the shapes are the core's, feature `json`).
@@ -190,30 +157,8 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-fn card_error(e: Error) -> Failure {
-    fail(class(&e), e.to_string())
-}
-
-/// Runs a public-AP command; prints the error line and returns its exit code.
-pub fn main(cmd: PublicCmd) -> ExitCode {
-    match run(cmd) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(f) => {
-            eprintln!("cardap: {}", f.message.replace('\n', " "));
-            ExitCode::from(f.code)
-        }
-    }
-}
-
-fn open(opts: &CardOpts, floor: PinFloor) -> Result<Card<Box<dyn Transport>>, Failure> {
-    let transport = crate::card::open(&opts.source).map_err(|e| {
-        let code = if opts.source.virtual_card.is_some() {
-            3
-        } else {
-            4
-        };
-        fail(code, e)
-    })?;
+fn open(opts: &CardOpts, floor: PinFloor) -> CliResult<Card<Box<dyn Transport>>> {
+    let transport = crate::card::open(&opts.source)?;
     let length = if opts.short {
         LengthMode::Short
     } else {
@@ -233,11 +178,11 @@ fn floor(pin: &PinOpts) -> PinFloor {
 }
 
 /// The PIN from `--pin-env` or `--pin-stdin`, checked against its rule.
-fn read_pin(opts: &PinOpts, kind: PinKind) -> Result<Pin, Failure> {
+fn read_pin(opts: &PinOpts, kind: PinKind) -> CliResult<Pin> {
     let text: Zeroizing<String> = if let Some(var) = &opts.pin_env {
         Zeroizing::new(std::env::var(var).map_err(|_| {
             fail(
-                2,
+                Exit::Usage,
                 format!("the environment variable {var} (--pin-env) is not set or not UTF-8"),
             )
         })?)
@@ -246,47 +191,47 @@ fn read_pin(opts: &PinOpts, kind: PinKind) -> Result<Pin, Failure> {
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .map_err(|e| fail(2, format!("cannot read the PIN from stdin: {e}")))?;
+            .map_err(|e| fail(Exit::Usage, format!("cannot read the PIN from stdin: {e}")))?;
         Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned())
     } else {
         return Err(fail(
-            2,
+            Exit::Usage,
             format!("the {kind} is needed: give --pin-env VAR or --pin-stdin"),
         ));
     };
-    Pin::new(kind, text.as_bytes()).map_err(|e| fail(6, e.to_string()))
+    Pin::new(kind, text.as_bytes()).map_err(|e| CliError::from(cardap::Error::from(e)))
 }
 
-fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> Result<(), Failure> {
+fn write_out(path: Option<&PathBuf>, bytes: &[u8]) -> CliResult {
     match path {
         Some(p) => std::fs::write(p, bytes)
-            .map_err(|e| fail(1, format!("cannot write {}: {e}", p.display()))),
+            .map_err(|e| fail(Exit::Internal, format!("cannot write {}: {e}", p.display()))),
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(bytes)
                 .and_then(|()| out.flush())
-                .map_err(|e| fail(1, format!("cannot write to stdout: {e}")))
+                .map_err(|e| fail(Exit::Internal, format!("cannot write to stdout: {e}")))
         }
     }
 }
 
-fn pem(der: &[u8]) -> Result<String, Failure> {
+fn pem(der: &[u8]) -> CliResult<String> {
     pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, der)
-        .map_err(|e| fail(1, format!("cannot encode PEM: {e}")))
+        .map_err(|e| fail(Exit::Internal, format!("cannot encode PEM: {e}")))
 }
 
 /// Runs a public-AP command.
-pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
+pub fn run(cmd: PublicCmd) -> CliResult {
     match cmd {
         PublicCmd::Info { card } => {
             let mut aps = open(&card, PinFloor::SAFE)?;
-            let info = aps.info().map_err(card_error)?;
+            let info = aps.info().map_err(CliError::from)?;
             outln!("{}", json(&info));
             Ok(())
         }
         PublicCmd::PinStatus { card } => {
             let mut aps = open(&card, PinFloor::SAFE)?;
-            let s = aps.pin_status().map_err(card_error)?;
+            let s = aps.pin_status().map_err(CliError::from)?;
             outln!("{}", json(&s));
             Ok(())
         }
@@ -315,7 +260,7 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
             let mut aps = open(&card, floor(&pin))?;
             let cert = aps
                 .jpki_certificate(which, the_pin.as_ref())
-                .map_err(card_error)?;
+                .map_err(CliError::from)?;
             if der {
                 write_out(output.as_ref(), &cert)
             } else {
@@ -344,12 +289,12 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
                 HashArg::Sha512 => HashAlg::Sha512,
             };
             let data = std::fs::read(&file)
-                .map_err(|e| fail(3, format!("cannot read {}: {e}", file.display())))?;
+                .map_err(|e| fail(Exit::File, format!("cannot read {}: {e}", file.display())))?;
             let the_pin = read_pin(&pin, key.pin())?;
             let mut aps = open(&card, floor(&pin))?;
             let signature = aps
                 .jpki_sign(key, &the_pin, hash, &data)
-                .map_err(card_error)?;
+                .map_err(CliError::from)?;
             match output {
                 Some(path) => write_out(Some(&path), &signature),
                 None => {
@@ -367,11 +312,12 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
         } => {
             let key = match &verify_key {
                 Some(path) => {
-                    let bytes = std::fs::read(path)
-                        .map_err(|e| fail(3, format!("cannot read {}: {e}", path.display())))?;
+                    let bytes = std::fs::read(path).map_err(|e| {
+                        fail(Exit::File, format!("cannot read {}: {e}", path.display()))
+                    })?;
                     Some(
                         public_key_from(&bytes)
-                            .map_err(|e| fail(3, format!("{}: {e}", path.display())))?,
+                            .map_err(|e| fail(Exit::File, format!("{}: {e}", path.display())))?,
                     )
                 }
                 None => None,
@@ -383,7 +329,7 @@ pub fn run(cmd: PublicCmd) -> Result<(), Failure> {
                 verify,
                 verify_key: key,
             };
-            let data = aps.kenhojo(&the_pin, &request).map_err(card_error)?;
+            let data = aps.kenhojo(&the_pin, &request).map_err(CliError::from)?;
             if data.verification.is_some_and(|v| !v.signature) {
                 eprintln!("cardap: the signature DF33 was not checked (no --verify-key given)");
             }

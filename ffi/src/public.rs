@@ -12,8 +12,8 @@ use cardap_core::public::{
 use zeroize::Zeroizing;
 
 use crate::args::{self, buffer_out, out};
-use crate::context::{ContextInner, cardap_context};
-use crate::handle::Opaque;
+use crate::context::{ContextState, cardap_context};
+use crate::handle::{Opaque, Table, free_handle};
 use crate::panic::guard;
 use crate::result::{Failure, cardap_result};
 
@@ -72,8 +72,12 @@ impl BytesInner {
 
 impl Opaque for cardap_bytes {
     type Inner = BytesInner;
-    const MAGIC: u64 = 0x6361_7264_6170_4259; // "cardapBY"
-    const NAME: &'static str = "cardap_bytes";
+    const TAG: usize = 9;
+    const NAME: &'static str = "bytes";
+    fn table() -> &'static Table<Self::Inner> {
+        static TABLE: Table<BytesInner> = Table::new();
+        &TABLE
+    }
 }
 
 fn invalid(message: impl Into<String>) -> Failure {
@@ -88,39 +92,34 @@ unsafe fn read_pin(pin: *const u8, pin_len: usize, kind: PinKind) -> Result<Pin,
     Pin::new(kind, bytes).map_err(|e| Failure::from(cardap_core::Error::from(e)))
 }
 
-impl ContextInner {
-    /// Runs a public-AP operation over this context's card, with its length
-    /// mode, PIN floor and what it learnt about SFI addressing.
+impl ContextState {
+    /// Runs a public-AP operation over this context's card, with its PIN
+    /// floor and what it learnt about SFI addressing.
     fn run_public<T>(
         &mut self,
+        operation: &'static str,
         op: impl FnOnce(
-            &mut Card<&mut (dyn cardap_core::transport::Transport + 'static)>,
+            &mut Card<&mut (dyn cardap_core::transport::Transport + Send + 'static)>,
         ) -> cardap_core::Result<T>,
     ) -> Result<T, Failure> {
-        let mode = self.length_mode();
         let floor = self.pin_floor;
         let sfi = self.kenhojo_sfi;
-        let mut learnt = None;
-        let outcome = self.run_with_transport(|transport| {
-            let mut aps = Card::new(transport)
-                .with_length_mode(mode)
-                .with_pin_floor(floor);
-            if let Some(on) = sfi {
-                aps = aps.with_kenhojo_sfi(on);
-            }
-            let r = op(&mut aps);
-            learnt = aps.kenhojo_sfi();
+        let mut learnt = sfi;
+        let outcome = self.run(operation, |card| {
+            card.set_pin_floor(floor);
+            card.set_kenhojo_sfi(sfi);
+            let r = op(card);
+            learnt = card.kenhojo_sfi();
             r
         });
-        if learnt.is_some() {
-            self.kenhojo_sfi = learnt;
-        }
+        self.kenhojo_sfi = learnt;
         outcome
     }
 }
 
-fn hand_out(o: args::Out<*mut cardap_bytes>, bytes: Vec<u8>) {
-    o.set(cardap_bytes::into_handle(BytesInner::new(bytes)));
+fn hand_out(o: args::Out<*mut cardap_bytes>, bytes: Vec<u8>) -> Result<(), Failure> {
+    o.set(cardap_bytes::into_handle(BytesInner::new(bytes))?);
+    Ok(())
 }
 
 /// Sets the PIN floor of the context: a VERIFY is refused
@@ -135,9 +134,8 @@ pub unsafe extern "C" fn cardap_context_set_pin_floor(
     floor: u8,
 ) -> cardap_result {
     guard("cardap_context_set_pin_floor", || {
-        // SAFETY: the caller passes NULL or a context used by this thread only.
-        let c = unsafe { cardap_context::borrow_mut(context, "context")? };
-        c.pin_floor = PinFloor::new(floor);
+        let c = cardap_context::get(context, "context")?;
+        c.lock()?.pin_floor = PinFloor::new(floor);
         Ok(())
     })
 }
@@ -153,18 +151,16 @@ pub unsafe extern "C" fn cardap_context_card_info(
     out_json: *mut *mut cardap_bytes,
 ) -> cardap_result {
     guard("cardap_context_card_info", || {
-        // SAFETY: the caller passes NULL or a context used by this thread only.
-        let c = unsafe { cardap_context::borrow_mut(context, "context")? };
+        let c = cardap_context::get(context, "context")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         let o = unsafe { out(out_json, "out_json")? };
-        let info = c.run_public(|aps| aps.info())?;
+        let info = c.lock()?.run_public("card info", |aps| aps.info())?;
         hand_out(
             o,
             serde_json::to_string(&info)
                 .unwrap_or_default()
                 .into_bytes(),
-        );
-        Ok(())
+        )
     })
 }
 
@@ -181,8 +177,7 @@ pub unsafe extern "C" fn cardap_context_pin_status(
     out_kenhojo: *mut i32,
 ) -> cardap_result {
     guard("cardap_context_pin_status", || {
-        // SAFETY: the caller passes NULL or a context used by this thread only.
-        let c = unsafe { cardap_context::borrow_mut(context, "context")? };
+        let c = cardap_context::get(context, "context")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let (a, s, k) = unsafe {
             (
@@ -191,7 +186,7 @@ pub unsafe extern "C" fn cardap_context_pin_status(
                 out(out_kenhojo, "out_kenhojo")?,
             )
         };
-        let status = c.run_public(|aps| aps.pin_status())?;
+        let status = c.lock()?.run_public("pin status", |aps| aps.pin_status())?;
         let n = |v: Option<u8>| v.map_or(-1, i32::from);
         a.set(n(status.jpki_auth));
         s.set(n(status.jpki_sign));
@@ -224,8 +219,7 @@ pub unsafe extern "C" fn cardap_context_jpki_certificate(
             CARDAP_JPKI_CERT_SIGN_CA => Certificate::SignCa,
             other => return Err(invalid(format!("which = {other} is not a certificate"))),
         };
-        // SAFETY: the caller passes NULL or a context used by this thread only.
-        let c = unsafe { cardap_context::borrow_mut(context, "context")? };
+        let c = cardap_context::get(context, "context")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         let o = unsafe { out(out_der, "out_der")? };
         let pin = if which.needs_pin() {
@@ -234,9 +228,10 @@ pub unsafe extern "C" fn cardap_context_jpki_certificate(
         } else {
             None
         };
-        let der = c.run_public(|aps| aps.jpki_certificate(which, pin.as_ref()))?;
-        hand_out(o, der);
-        Ok(())
+        let der = c.lock()?.run_public("jpki certificate", |aps| {
+            aps.jpki_certificate(which, pin.as_ref())
+        })?;
+        hand_out(o, der)
     })
 }
 
@@ -272,8 +267,7 @@ pub unsafe extern "C" fn cardap_context_jpki_sign(
             CARDAP_HASH_SHA512 => HashAlg::Sha512,
             other => return Err(invalid(format!("hash = {other} is not a digest"))),
         };
-        // SAFETY: the caller passes NULL or a context used by this thread only.
-        let c = unsafe { cardap_context::borrow_mut(context, "context")? };
+        let c = cardap_context::get(context, "context")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         let o = unsafe { out(out_signature, "out_signature")? };
         let data: &[u8] = if data.is_null() && data_len == 0 {
@@ -284,9 +278,10 @@ pub unsafe extern "C" fn cardap_context_jpki_sign(
         };
         // SAFETY: the caller passes `pin_len` readable bytes or NULL.
         let pin = unsafe { read_pin(pin, pin_len, key.pin())? };
-        let signature = c.run_public(|aps| aps.jpki_sign(key, &pin, hash, data))?;
-        hand_out(o, signature);
-        Ok(())
+        let signature = c
+            .lock()?
+            .run_public("jpki sign", |aps| aps.jpki_sign(key, &pin, hash, data))?;
+        hand_out(o, signature)
     })
 }
 
@@ -313,8 +308,7 @@ pub unsafe extern "C" fn cardap_context_kenhojo(
         if flags & !(CARDAP_KENHOJO_MY_NUMBER | CARDAP_KENHOJO_VERIFY) != 0 {
             return Err(invalid(format!("unknown flags {flags:#x}")));
         }
-        // SAFETY: the caller passes NULL or a context used by this thread only.
-        let c = unsafe { cardap_context::borrow_mut(context, "context")? };
+        let c = cardap_context::get(context, "context")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         let o = unsafe { out(out_json, "out_json")? };
         let key = if verify_key.is_null() && verify_key_len == 0 {
@@ -338,10 +332,11 @@ pub unsafe extern "C" fn cardap_context_kenhojo(
             verify: flags & CARDAP_KENHOJO_VERIFY != 0,
             verify_key: key,
         };
-        let data = c.run_public(|aps| aps.kenhojo(&pin, &request))?;
+        let data = c
+            .lock()?
+            .run_public("kenhojo", |aps| aps.kenhojo(&pin, &request))?;
         let text = Zeroizing::new(serde_json::to_string(&data).unwrap_or_default());
-        hand_out(o, text.as_bytes().to_vec());
-        Ok(())
+        hand_out(o, text.as_bytes().to_vec())
     })
 }
 
@@ -357,8 +352,7 @@ pub unsafe extern "C" fn cardap_bytes_data(
     out_len: *mut usize,
 ) -> cardap_result {
     guard("cardap_bytes_data", || {
-        // SAFETY: the caller passes NULL or a bytes handle.
-        let b = unsafe { cardap_bytes::borrow(bytes, "bytes")? };
+        let b = cardap_bytes::get(bytes, "bytes")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let o = unsafe { buffer_out(out_data, out_len, "out_data")? };
         o.set(b.bytes.as_ptr(), b.bytes.len().saturating_sub(1));
@@ -371,13 +365,10 @@ pub unsafe extern "C" fn cardap_bytes_data(
 /// Thread safety: the handle must not be in use by another thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cardap_bytes_free(bytes: *mut cardap_bytes) {
-    crate::panic::guard_void(|| {
-        // SAFETY: the caller passes NULL or a handle nobody else uses.
-        unsafe { cardap_bytes::free(bytes) }
-    });
+    free_handle(bytes, "free bytes");
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "virtual-card"))]
 mod tests {
     use std::ptr::{null, null_mut};
 

@@ -41,6 +41,7 @@ mod rng;
 mod sm;
 mod tlv;
 mod user_id;
+#[cfg(feature = "vpcd")]
 pub mod vpcd;
 
 pub use card::VirtualCard;

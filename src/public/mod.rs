@@ -106,6 +106,13 @@ impl<T: Transport> Card<T> {
         self
     }
 
+    /// Sets what is known about SFI addressing in the kenhojo AP (`None`:
+    /// not tried yet), for a caller that keeps it across `Card` values on
+    /// the same card.
+    pub fn set_kenhojo_sfi(&mut self, known: Option<bool>) {
+        self.public.kenhojo_sfi = known;
+    }
+
     /// What this card taught about SFI addressing in the kenhojo AP (`None`:
     /// not tried yet).
     pub fn kenhojo_sfi(&self) -> Option<bool> {

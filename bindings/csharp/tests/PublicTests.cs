@@ -1,9 +1,5 @@
-// Tests of the C# layer for the card's public APs, compiled with mcs and run
-// with mono by scripts/test-ffi.sh:
-//
-//   PublicTests.exe EXAMPLES_DIR
-//
-// Ends with "N passed, M failed"; exits 1 on any failure.
+// Tests of the C# layer for the card's public APs (JPKI, kenhojo), run by
+// CardapTests.exe (PublicTests.RunAll) on examples/cards/public.toml.
 using System;
 using System.IO;
 using System.Text;
@@ -12,7 +8,6 @@ using Cardap;
 static class PublicTests
 {
     static string examples;
-    static int passed, failed;
 
     static Context Card() { return Context.VirtualCard(Path.Combine(examples, "cards", "public.toml")); }
     static byte[] B(string s) { return Encoding.ASCII.GetBytes(s); }
@@ -29,16 +24,10 @@ static class PublicTests
         throw new Exception(what + ": no " + typeof(T).Name);
     }
 
-    static void Run(string name, Action test)
+    internal static void RunAll(Action<string, Action> run, string examplesDir)
     {
-        try { test(); passed++; Console.WriteLine("ok   " + name); }
-        catch (Exception e) { failed++; Console.WriteLine("FAIL " + name + ": " + e); }
-    }
-
-    static int Main(string[] args)
-    {
-        examples = args.Length > 0 ? args[0] : "examples";
-        Run("info and PIN status", () =>
+        examples = examplesDir;
+        run("info and PIN status", () =>
         {
             using (var card = Card())
             {
@@ -47,7 +36,7 @@ static class PublicTests
                 Check(s.JpkiAuth == 3 && s.JpkiSign == 5 && s.Kenhojo == 3, "3/5/3");
             }
         });
-        Run("certificates and signatures", () =>
+        run("certificates and signatures", () =>
         {
             using (var card = Card())
             {
@@ -60,7 +49,7 @@ static class PublicTests
                 Check(sig.Length == 256, "256-byte signature");
             }
         });
-        Run("kenhojo", () =>
+        run("kenhojo", () =>
         {
             using (var card = Card())
             {
@@ -71,7 +60,7 @@ static class PublicTests
                 Check(json.Contains("見本"), "UTF-8 name");
             }
         });
-        Run("PIN errors and the floor", () =>
+        run("PIN errors and the floor", () =>
         {
             using (var card = Card())
             {
@@ -86,7 +75,7 @@ static class PublicTests
                 Check(card.GetPinStatus().Kenhojo == 0, "0 left");
             }
         });
-        Run("a wrong verification key", () =>
+        run("a wrong verification key", () =>
         {
             using (var card = Card())
             {
@@ -94,7 +83,5 @@ static class PublicTests
                 Throws<VerificationException>(() => card.KenhojoJson(B("1234"), verify: true, verifyKey: auth), "mismatch");
             }
         });
-        Console.WriteLine(passed + " passed, " + failed + " failed");
-        return failed == 0 ? 0 : 1;
     }
 }

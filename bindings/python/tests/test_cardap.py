@@ -1,7 +1,11 @@
 """The Python layer over libcardap: reads, errors mapped to exceptions, handle
 lifetimes, the enums against the header's constants, the example script."""
 
+import copy
+import dataclasses
+import json
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -69,6 +73,38 @@ def test_reads_type_d(card):
     assert record.apdus == 4
 
 
+def test_records_are_hashable_immutable_and_asdict_safe(card):
+    record = card.read(profile("library"))
+    again = card.read(profile("library"))
+    assert record == again and hash(record) == hash(again)
+    assert len({record, again, card.read(profile("kiosk"))}) == 2
+    plain = dataclasses.asdict(record)
+    assert plain["info"] == {"info1": b"LIB", "info2": bytes.fromhex("00123456"), "info3": b"\x07"}
+    assert plain["fields"] == {"branch": "LIB", "member_no": "00123456"}
+    assert plain["type"] is cardap.ApType.C
+    assert json.dumps(plain["fields"]) == '{"branch": "LIB", "member_no": "00123456"}'
+    assert list(record.info) == ["info1", "info2", "info3"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.user_id = "x"  # type: ignore[misc]
+    for change in (
+        lambda: record.fields.__setitem__("branch", "X"),
+        lambda: record.fields.update(branch="X"),
+        lambda: record.info.pop("info1"),
+        lambda: record.info.clear(),
+        lambda: record.fields.setdefault("new", "X"),
+    ):
+        with pytest.raises(TypeError):
+            change()
+    assert record.fields["branch"] == "LIB"
+    assert copy.deepcopy(record) == record
+    assert pickle.loads(pickle.dumps(record)) == record
+    assert dataclasses.replace(record, apdus=3) != record
+    d = card.read(profile("evacuee"))
+    assert hash(d) == hash(dataclasses.replace(d)) and isinstance(d.data, bytes)
+    entries = card.list()
+    assert len(set(entries)) == 3 and dataclasses.asdict(entries[0])["label"] == "city library"
+
+
 def test_short_apdus_and_string_sources():
     text = CARD.read_text(encoding="utf-8")
     with cardap.Context.virtual_card_from_str(text) as card:
@@ -104,6 +140,24 @@ def test_profile_errors():
         cardap.Profile.from_file(PROFILES / "missing.toml")
     assert e.value.code is cardap.Result.PROFILE_IO
     assert "missing.toml" in e.value.message
+
+
+def test_error_texts_name_the_operation_not_the_c_function(card):
+    failures = []
+    for attempt in (
+        lambda: cardap.Profile.from_file(PROFILES / "missing.toml"),
+        lambda: cardap.Profile.from_str("x"),
+        lambda: cardap.Context.virtual_card_from_str("[[ap]]"),
+        lambda: cardap.Context.from_transport(lambda c: b"", atr=bytes(40)),
+        lambda: card.read(cardap.Profile.from_str((PROFILES / "library.toml").read_text().replace("43 00 01", "43 00 99"))),
+    ):
+        with pytest.raises(cardap.CardapError) as e:
+            attempt()
+        failures.append(str(e.value))
+    assert failures[0].startswith("load profile: ") and "missing.toml" in failures[0]
+    assert failures[2].startswith("open virtual card: ")
+    for text in failures:
+        assert "cardap_" not in text and text == text.strip() and ": " in text
 
 
 def test_card_description_errors():

@@ -13,13 +13,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The C ABI's source files, for csbindgen (cbindgen walks the crate itself).
-const SOURCES: [&str; 7] = [
+const SOURCES: [&str; 12] = [
     "result.rs",
     "profile.rs",
     "context.rs",
     "record.rs",
     "list.rs",
     "readers.rs",
+    "transport.rs",
+    "wait.rs",
+    "keys.rs",
+    "log.rs",
+    "handle.rs",
     "public.rs",
 ];
 
