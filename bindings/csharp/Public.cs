@@ -65,13 +65,13 @@ namespace Cardap
     }
 
     /// <summary>A digest or signature check of data read from the card failed.</summary>
-    public class VerificationException : CardapSecurityException
+    public class DataVerificationException : CardapSecurityException
     {
         /// <summary>An exception for a result code, with the library's message.</summary>
         /// <param name="code">The C result code.</param>
         /// <param name="message">What failed: the operation and the problem.</param>
         /// <param name="innerException">What caused it; may be null.</param>
-        public VerificationException(ResultCode code, string message, Exception innerException = null)
+        public DataVerificationException(ResultCode code, string message, Exception innerException = null)
             : base(code, message, innerException) { }
     }
 
@@ -85,7 +85,7 @@ namespace Cardap
                 case ResultCode.PinBlocked: return new PinBlockedException(code, message, inner);
                 case ResultCode.MalformedPin: return new MalformedPinException(code, message, inner);
                 case ResultCode.PinFloor: return new PinFloorException(code, message, inner);
-                default: return new VerificationException(code, message, inner);
+                default: return new DataVerificationException(code, message, inner);
             }
         }
     }

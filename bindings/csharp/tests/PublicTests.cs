@@ -80,7 +80,7 @@ static class PublicTests
             using (var card = Card())
             {
                 byte[] auth = card.GetJpkiCertificate(JpkiCertificate.Auth);
-                Throws<VerificationException>(() => card.KenhojoJson(B("1234"), verify: true, verifyKey: auth), "mismatch");
+                Throws<DataVerificationException>(() => card.KenhojoJson(B("1234"), verify: true, verifyKey: auth), "mismatch");
             }
         });
     }
