@@ -64,6 +64,10 @@ namespace Cardap
         ApNotFound = 301,
         /// <summary>The card refused extended-length APDUs.</summary>
         ExtendedRejected = 302,
+        /// <summary>A write the profile or the profile document does not allow; nothing was sent.</summary>
+        InvalidWrite = 310,
+        /// <summary>The loading desk's user-ID registry failed.</summary>
+        Registry = 311,
         /// <summary>Mutual authentication failed.</summary>
         AuthFailed = 400,
         /// <summary>A protected response did not verify.</summary>
@@ -425,6 +429,8 @@ namespace Cardap
                     return new IntegrityException(code, message, inner);
                 case ResultCode.NoKeys:
                     return new NoKeysException(code, message, inner);
+                case ResultCode.InvalidWrite:
+                    return new CardapArgumentException(code, message, inner);
                 case ResultCode.WrongPin:
                 case ResultCode.PinBlocked:
                 case ResultCode.MalformedPin:
@@ -603,6 +609,59 @@ namespace Cardap
         }
 
         /// <summary>Frees the native profile.</summary>
+        public void Dispose() { handle.Dispose(); }
+    }
+
+    /// <summary>The areas of the free area (<c>cardap_area</c>, PROFILE.md §12).</summary>
+    public enum Area : uint
+    {
+        /// <summary>Both areas (listing only).</summary>
+        Both = 0,
+        /// <summary>The extension area: kept when the holder moves.</summary>
+        Extension = 1,
+        /// <summary>The local-resident area: deleted at a move-out.</summary>
+        Local = 2,
+    }
+
+    internal sealed class IssuerHandle : SafeHandle
+    {
+        public IssuerHandle() : base(IntPtr.Zero, true) { }
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        protected override unsafe bool ReleaseHandle()
+        {
+            NativeMethods.cardap_issuer_free((cardap_issuer*)handle);
+            return true;
+        }
+        internal void Set(IntPtr h) { SetHandle(h); }
+    }
+
+    /// <summary>A loading desk: the card manager's AID, the issuer key set and the
+    /// user-ID registry of an issuer file (PROFILE.md §12). Dispose it when done.</summary>
+    public sealed unsafe class Issuer : IDisposable
+    {
+        private readonly IssuerHandle handle;
+
+        private Issuer(IssuerHandle handle) { this.handle = handle; }
+
+        /// <summary>Reads an issuer file such as <c>examples/issuer.toml</c>.</summary>
+        /// <exception cref="ProfileException">The file cannot be read or is invalid.</exception>
+        public static Issuer FromFile(string path)
+        {
+            UIntPtr len;
+            byte[] bytes = Interop.Encode(path, "path", out len);
+            var h = new IssuerHandle();
+            fixed (byte* p = bytes)
+            {
+                cardap_issuer* raw = null;
+                Interop.Check(NativeMethods.cardap_issuer_new_from_file(p, len, &raw));
+                h.Set((IntPtr)raw);
+            }
+            return new Issuer(h);
+        }
+
+        internal SafeHandle Handle { get { return handle; } }
+
+        /// <summary>Frees the native issuer.</summary>
         public void Dispose() { handle.Dispose(); }
     }
 
@@ -904,6 +963,177 @@ namespace Cardap
             Interop.Check(NativeMethods.cardap_record_to_json(rec, &s, &n));
             string json = Interop.Utf8(s, n);
             return new Record(name, (ApType)(uint)t, aid, userId, info, data, steps, fields, apdus, json);
+        }
+
+        /// <summary>Writes info fields of the AP a profile describes, with the update
+        /// keys of its <c>[auth.update]</c> table, in one transaction (PROFILE.md §11).
+        /// Each write is <c>KEY=VALUE</c> as for <c>cardap write --set</c>: <c>infoN=HEX</c>
+        /// (Types A, C), <c>data@OFFSET=HEX</c> (Type D) or <c>FIELD=TEXT</c>. Returns the
+        /// number of command APDUs sent.</summary>
+        /// <exception cref="CardapArgumentException">A write the profile does not allow
+        /// (nothing was sent).</exception>
+        /// <exception cref="StatusWordException">The card refused; it kept its old value.</exception>
+        public int Write(Profile profile, params string[] writes)
+        {
+            if (profile == null) throw new ArgumentNullException("profile");
+            if (writes == null || writes.Length == 0) throw new ArgumentException("nothing to write", "writes");
+            foreach (var w in writes)
+            {
+                if (w == null || w.IndexOf('\n') >= 0 || w.IndexOf('=') < 0)
+                    throw new ArgumentException("each write is one line KEY=VALUE", "writes");
+            }
+            UIntPtr len;
+            byte[] bytes = Interop.Encode(string.Join("\n", writes), "writes", out len);
+            lock (gate)
+            {
+                return Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(profile.Handle, "Profile", prof =>
+                    {
+                        UIntPtr apdus;
+                        cardap_result r;
+                        fixed (byte* p = bytes)
+                        {
+                            r = NativeMethods.cardap_context_write(
+                                (cardap_context*)ctx, (cardap_profile*)prof, p, len, &apdus);
+                        }
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return checked((int)apdus.ToUInt64());
+                    }));
+            }
+        }
+
+        /// <summary>Installs an AP (PROFILE.md §12.2) with a new user ID from the desk's
+        /// registry and fresh key sets, writes its ready profile to <paramref name="profilePath"/>
+        /// and returns the user ID. <paramref name="info"/>: <c>infoN=HEX</c> or <c>data=HEX</c>;
+        /// <paramref name="suite"/>: 0 the desk's, 1 3des, 2 aes128, 3 aes256.</summary>
+        /// <exception cref="StatusWordException">6A84 the free area is full, 6A89 the AID exists.</exception>
+        public string Install(Issuer issuer, ApType type, Area area, byte[] aid, string label,
+                              string profilePath, uint suite = 0, params string[] info)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            if (aid == null) throw new ArgumentNullException("aid");
+            UIntPtr labelLen, pathLen, infoLen;
+            byte[] labelBytes = Interop.Encode(label, "label", out labelLen);
+            byte[] pathBytes = Interop.Encode(profilePath, "profilePath", out pathLen);
+            byte[] infoBytes = Interop.Encode(string.Join("\n", info ?? new string[0]), "info", out infoLen);
+            byte[] userId = new byte[14];
+            lock (gate)
+            {
+                Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(issuer.Handle, "Issuer", desk =>
+                    {
+                        cardap_result r;
+                        fixed (byte* a = aid)
+                        fixed (byte* l = labelBytes)
+                        fixed (byte* p = pathBytes)
+                        fixed (byte* i = infoBytes)
+                        fixed (byte* u = userId)
+                        {
+                            r = NativeMethods.cardap_context_install(
+                                (cardap_context*)ctx, (cardap_issuer*)desk, (uint)type, (uint)area,
+                                a, (UIntPtr)aid.Length, l, labelLen, infoLen == UIntPtr.Zero ? null : i, infoLen,
+                                suite, p, pathLen, u);
+                        }
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return 0;
+                    }));
+            }
+            return System.Text.Encoding.ASCII.GetString(userId, 0, 13);
+        }
+
+        /// <summary>Deletes the AP with this AID (PROFILE.md §12.3).</summary>
+        /// <exception cref="ApNotFoundException">No AP has this AID.</exception>
+        public void DeleteAp(Issuer issuer, byte[] aid)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            if (aid == null) throw new ArgumentNullException("aid");
+            lock (gate)
+            {
+                Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(issuer.Handle, "Issuer", desk =>
+                    {
+                        cardap_result r;
+                        fixed (byte* a = aid)
+                        {
+                            r = NativeMethods.cardap_context_delete_ap(
+                                (cardap_context*)ctx, (cardap_issuer*)desk, a, (UIntPtr)aid.Length);
+                        }
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return 0;
+                    }));
+            }
+        }
+
+        /// <summary>Move-out (PROFILE.md §12.4): deletes every local-resident AP and
+        /// nothing else; returns how many went.</summary>
+        public int MoveOut(Issuer issuer)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            lock (gate)
+            {
+                return Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(issuer.Handle, "Issuer", desk =>
+                    {
+                        UIntPtr count;
+                        cardap_result r = NativeMethods.cardap_context_move_out(
+                            (cardap_context*)ctx, (cardap_issuer*)desk, &count);
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return checked((int)count.ToUInt64());
+                    }));
+            }
+        }
+
+        /// <summary>The APs of an area as a JSON array of <c>{aid, label, type, area,
+        /// user_id}</c> (PROFILE.md §12.5).</summary>
+        public string ListArea(Issuer issuer, Area area = Area.Both)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            int capacity = 4096;
+            while (true)
+            {
+                byte[] buffer = new byte[capacity];
+                UIntPtr needed = UIntPtr.Zero;
+                cardap_result r = cardap_result.Ok;
+                lock (gate)
+                {
+                    Handles.Use(handle, "Context", ctx =>
+                        Handles.Use(issuer.Handle, "Issuer", desk =>
+                        {
+                            fixed (byte* b = buffer)
+                            {
+                                UIntPtr n;
+                                r = NativeMethods.cardap_context_list_area(
+                                    (cardap_context*)ctx, (cardap_issuer*)desk, (uint)area, b,
+                                    (UIntPtr)buffer.Length, &n);
+                                needed = n;
+                            }
+                            if (r != cardap_result.Ok && r != cardap_result.TooLong)
+                            {
+                                throw Failure((cardap_context*)ctx, r);
+                            }
+                            return 0;
+                        }));
+                }
+                ulong len = needed.ToUInt64();
+                if (r == cardap_result.TooLong)
+                {
+                    capacity = checked((int)len + 1);
+                    continue;
+                }
+                return System.Text.Encoding.UTF8.GetString(buffer, 0, checked((int)len));
+            }
         }
 
         /// <summary>Lists the APs on the card (EF.DIR), in one transaction.</summary>

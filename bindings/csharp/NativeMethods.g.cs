@@ -659,6 +659,96 @@ namespace Cardap.Native
         internal static extern cardap_result cardap_set_log_callback(cardap_set_log_callback_callback_delegate callback, void* userdata, uint max_level);
 
         /// <summary>
+        ///  Writes info fields of the AP `profile` describes, with the update keys of
+        ///  its `[auth.update]` table, in one card transaction (PROFILE.md §11).
+        ///  `writes` is UTF-8 text of `writes_len` bytes (at most
+        ///  `CARDAP_MAX_WRITES_LEN`), one write per line, in the form of
+        ///  `cardap write --set`: `infoN=HEX` (Types A and C), `data@OFFSET=HEX`
+        ///  (Type D), or `FIELD=TEXT` (a `[[field]]` of the profile). On success
+        ///  `*out_apdus` (may be NULL) receives the number of command APDUs sent.
+        ///
+        ///  Errors: `CARDAP_RESULT_INVALID_WRITE` (a write the profile or the profile
+        ///  document does not allow; nothing was sent), `CARDAP_RESULT_PROFILE_INVALID`
+        ///  (no `[auth.update]`), `CARDAP_RESULT_CARD_STATUS` (the card refused: the
+        ///  status word is in `cardap_context_last_status_word`; the card kept its old
+        ///  value), transport codes (a card torn away during the write holds the old
+        ///  value or the new one: read it again; nothing is resent).
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_write", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_write(cardap_context* context, cardap_profile* profile, byte* writes, System.UIntPtr writes_len, System.UIntPtr* out_apdus);
+
+        /// <summary>
+        ///  Reads an issuer file (UTF-8 path of `path_len` bytes). A relative
+        ///  `registry` is taken from the file's directory.
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_issuer_new_from_file", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_issuer_new_from_file(byte* path, System.UIntPtr path_len, cardap_issuer** out_issuer);
+
+        /// <summary>
+        ///  Releases an issuer; NULL does nothing.
+        ///
+        ///  Thread safety: not while another thread uses the issuer.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_issuer_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void cardap_issuer_free(cardap_issuer* issuer);
+
+        /// <summary>
+        ///  Installs an AP (PROFILE.md §12.2): a new user ID from the desk's registry,
+        ///  fresh key sets, CREATE FILE under the issuer keys, one card transaction.
+        ///  `kind` is a `cardap_ap_type` (A, C or D), `area` a `cardap_area`
+        ///  (extension or local), `suite` 0 for the desk's `ap_suite`, 1 `3des`,
+        ///  2 `aes128`, 3 `aes256`. `info` (may be NULL with length 0) holds the
+        ///  initial contents, one per line: `infoN=HEX` (A, C) or `data=HEX` (D).
+        ///  The AP's complete profile (read keys under `[auth]`, update keys under
+        ///  `[auth.update]`) is written to `profile_path`, owner-only. On success
+        ///  `out_user_id` (a buffer of at least 14 bytes) receives the 13 digits and a
+        ///  NUL.
+        ///
+        ///  Errors: `CARDAP_RESULT_INVALID_WRITE` (a request the profile document does
+        ///  not allow), `CARDAP_RESULT_REGISTRY`, `CARDAP_RESULT_CARD_STATUS` (`6A 84`
+        ///  free area full, `6A 89` duplicate AID: see
+        ///  `cardap_context_last_status_word`), transport codes.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_install", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_install(cardap_context* context, cardap_issuer* issuer, uint kind, uint area, byte* aid, System.UIntPtr aid_len, byte* label, System.UIntPtr label_len, byte* info, System.UIntPtr info_len, uint suite, byte* profile_path, System.UIntPtr profile_path_len, byte* out_user_id);
+
+        /// <summary>
+        ///  Deletes the AP with this AID (PROFILE.md §12.3); an unknown AID is
+        ///  `CARDAP_RESULT_AP_NOT_FOUND`.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_delete_ap", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_delete_ap(cardap_context* context, cardap_issuer* issuer, byte* aid, System.UIntPtr aid_len);
+
+        /// <summary>
+        ///  Move-out (PROFILE.md §12.4): deletes every AP of the local-resident area
+        ///  and nothing else; `*out_count` (may be NULL) receives how many went.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_move_out", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_move_out(cardap_context* context, cardap_issuer* issuer, System.UIntPtr* out_count);
+
+        /// <summary>
+        ///  Lists the APs of `area` (a `cardap_area`, `CARDAP_AREA_BOTH` for all) as a
+        ///  JSON array of `{"aid", "label", "type", "area", "user_id"}` written to
+        ///  `buffer` (capacity `capacity` bytes) with a NUL; `*out_len` receives the
+        ///  JSON's length. A buffer too small gives `CARDAP_RESULT_TOO_LONG` with the
+        ///  length needed (without the NUL) in `*out_len`.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_list_area", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_list_area(cardap_context* context, cardap_issuer* issuer, uint area, byte* buffer, System.UIntPtr capacity, System.UIntPtr* out_len);
+
+        /// <summary>
         ///  Sets the PIN floor of the context: a VERIFY is refused
         ///  (`CARDAP_RESULT_PIN_FLOOR`, nothing sent) when the tries left are at or
         ///  below it. The default is 1, so the last try is never used; 0 lets the
@@ -851,6 +941,17 @@ namespace Cardap.Native
     }
 
     /// <summary>
+    ///  A loading desk: the card manager's AID, the issuer key set, the user-ID
+    ///  registry (an issuer file such as `examples/issuer.toml`). Made by
+    ///  `cardap_issuer_new_from_file`, released by `cardap_issuer_free`.
+    ///  Immutable; may be shared by threads.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_issuer
+    {
+    }
+
+    /// <summary>
     ///  Bytes an operation handed out: a certificate (DER), a signature, or JSON
     ///  text (NUL-terminated, the length not counting the NUL). Released by
     ///  `cardap_bytes_free`, which wipes it first (kenhojo data are personal).
@@ -980,6 +1081,16 @@ namespace Cardap.Native
         ///  The card or reader rejected an extended-length APDU.
         /// </summary>
         ExtendedRejected = 302,
+        /// <summary>
+        ///  A write or an install asks for something the profile or the profile
+        ///  document does not allow (nothing was sent): a value too long, the
+        ///  user ID, a field the profile does not have.
+        /// </summary>
+        InvalidWrite = 310,
+        /// <summary>
+        ///  The loading desk's user-ID registry failed (the message names the file).
+        /// </summary>
+        Registry = 311,
         /// <summary>
         ///  Mutual authentication failed (wrong keys, or a card that is not the
         ///  one the profile describes).

@@ -120,6 +120,11 @@
 #define CARDAP_KENHOJO_VERIFY 2
 
 /**
+ * The longest list of writes accepted (bytes).
+ */
+#define CARDAP_MAX_WRITES_LEN 65536
+
+/**
  * What a call did: `CARDAP_RESULT_OK` or why it failed.
  *
  * Values are explicit and stable: a value, once published, keeps its meaning
@@ -239,6 +244,16 @@ enum cardap_result
    * The card or reader rejected an extended-length APDU.
    */
   CARDAP_RESULT_EXTENDED_REJECTED = 302,
+  /**
+   * A write or an install asks for something the profile or the profile
+   * document does not allow (nothing was sent): a value too long, the
+   * user ID, a field the profile does not have.
+   */
+  CARDAP_RESULT_INVALID_WRITE = 310,
+  /**
+   * The loading desk's user-ID registry failed (the message names the file).
+   */
+  CARDAP_RESULT_REGISTRY = 311,
   /**
    * Mutual authentication failed (wrong keys, or a card that is not the
    * one the profile describes).
@@ -389,6 +404,35 @@ typedef uint32_t cardap_suite;
 #endif // __cplusplus
 
 /**
+ * The areas of the free area. Values are explicit and stable.
+ */
+enum cardap_area
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Both areas (listing only).
+   */
+  CARDAP_AREA_BOTH = 0,
+  /**
+   * The extension area: kept when the holder moves.
+   */
+  CARDAP_AREA_EXTENSION = 1,
+  /**
+   * The local-resident area: deleted at a move-out.
+   */
+  CARDAP_AREA_LOCAL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cardap_area cardap_area;
+#else
+typedef uint32_t cardap_area;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The APs listed in a card's EF.DIR: each with its AID and, when the card
  * gives one, a label. Made by `cardap_context_list`, released by
  * `cardap_ap_list_free`. Immutable.
@@ -438,6 +482,14 @@ typedef struct cardap_card_event cardap_card_event;
  * interleave commands.
  */
 typedef struct cardap_context cardap_context;
+
+/**
+ * A loading desk: the card manager's AID, the issuer key set, the user-ID
+ * registry (an issuer file such as `examples/issuer.toml`). Made by
+ * `cardap_issuer_new_from_file`, released by `cardap_issuer_free`.
+ * Immutable; may be shared by threads.
+ */
+typedef struct cardap_issuer cardap_issuer;
 
 /**
  * Callbacks that hold an AP's keys. Made by `cardap_key_provider_new`,
@@ -711,6 +763,94 @@ cardap_result cardap_context_last_error(const struct cardap_context *context,
  */
 cardap_result cardap_context_last_status_word(const struct cardap_context *context,
                                               uint16_t *out_sw);
+
+/**
+ * Reads an issuer file (UTF-8 path of `path_len` bytes). A relative
+ * `registry` is taken from the file's directory.
+ *
+ * Thread safety: may be called from any thread.
+ */
+cardap_result cardap_issuer_new_from_file(const char *path,
+                                          size_t path_len,
+                                          struct cardap_issuer **out_issuer);
+
+/**
+ * Releases an issuer; NULL does nothing.
+ *
+ * Thread safety: not while another thread uses the issuer.
+ */
+void cardap_issuer_free(struct cardap_issuer *issuer);
+
+/**
+ * Installs an AP (PROFILE.md §12.2): a new user ID from the desk's registry,
+ * fresh key sets, CREATE FILE under the issuer keys, one card transaction.
+ * `kind` is a `cardap_ap_type` (A, C or D), `area` a `cardap_area`
+ * (extension or local), `suite` 0 for the desk's `ap_suite`, 1 `3des`,
+ * 2 `aes128`, 3 `aes256`. `info` (may be NULL with length 0) holds the
+ * initial contents, one per line: `infoN=HEX` (A, C) or `data=HEX` (D).
+ * The AP's complete profile (read keys under `[auth]`, update keys under
+ * `[auth.update]`) is written to `profile_path`, owner-only. On success
+ * `out_user_id` (a buffer of at least 14 bytes) receives the 13 digits and a
+ * NUL.
+ *
+ * Errors: `CARDAP_RESULT_INVALID_WRITE` (a request the profile document does
+ * not allow), `CARDAP_RESULT_REGISTRY`, `CARDAP_RESULT_CARD_STATUS` (`6A 84`
+ * free area full, `6A 89` duplicate AID: see
+ * `cardap_context_last_status_word`), transport codes.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_install(struct cardap_context *context,
+                                     const struct cardap_issuer *issuer,
+                                     uint32_t kind,
+                                     uint32_t area,
+                                     const uint8_t *aid,
+                                     size_t aid_len,
+                                     const char *label,
+                                     size_t label_len,
+                                     const char *info,
+                                     size_t info_len,
+                                     uint32_t suite,
+                                     const char *profile_path,
+                                     size_t profile_path_len,
+                                     uint8_t *out_user_id);
+
+/**
+ * Deletes the AP with this AID (PROFILE.md §12.3); an unknown AID is
+ * `CARDAP_RESULT_AP_NOT_FOUND`.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_delete_ap(struct cardap_context *context,
+                                       const struct cardap_issuer *issuer,
+                                       const uint8_t *aid,
+                                       size_t aid_len);
+
+/**
+ * Move-out (PROFILE.md §12.4): deletes every AP of the local-resident area
+ * and nothing else; `*out_count` (may be NULL) receives how many went.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_move_out(struct cardap_context *context,
+                                      const struct cardap_issuer *issuer,
+                                      size_t *out_count);
+
+/**
+ * Lists the APs of `area` (a `cardap_area`, `CARDAP_AREA_BOTH` for all) as a
+ * JSON array of `{"aid", "label", "type", "area", "user_id"}` written to
+ * `buffer` (capacity `capacity` bytes) with a NUL; `*out_len` receives the
+ * JSON's length. A buffer too small gives `CARDAP_RESULT_TOO_LONG` with the
+ * length needed (without the NUL) in `*out_len`.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_list_area(struct cardap_context *context,
+                                       const struct cardap_issuer *issuer,
+                                       uint32_t area,
+                                       char *buffer,
+                                       size_t capacity,
+                                       size_t *out_len);
 
 /**
  * Makes a key provider from three callbacks and their user data: the
@@ -1300,6 +1440,30 @@ cardap_result cardap_card_event_reader(const struct cardap_card_event *event,
 cardap_result cardap_card_event_atr(const struct cardap_card_event *event,
                                     const uint8_t **out_bytes,
                                     size_t *out_len);
+
+/**
+ * Writes info fields of the AP `profile` describes, with the update keys of
+ * its `[auth.update]` table, in one card transaction (PROFILE.md §11).
+ * `writes` is UTF-8 text of `writes_len` bytes (at most
+ * `CARDAP_MAX_WRITES_LEN`), one write per line, in the form of
+ * `cardap write --set`: `infoN=HEX` (Types A and C), `data@OFFSET=HEX`
+ * (Type D), or `FIELD=TEXT` (a `[[field]]` of the profile). On success
+ * `*out_apdus` (may be NULL) receives the number of command APDUs sent.
+ *
+ * Errors: `CARDAP_RESULT_INVALID_WRITE` (a write the profile or the profile
+ * document does not allow; nothing was sent), `CARDAP_RESULT_PROFILE_INVALID`
+ * (no `[auth.update]`), `CARDAP_RESULT_CARD_STATUS` (the card refused: the
+ * status word is in `cardap_context_last_status_word`; the card kept its old
+ * value), transport codes (a card torn away during the write holds the old
+ * value or the new one: read it again; nothing is resent).
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_write(struct cardap_context *context,
+                                   const struct cardap_profile *profile,
+                                   const char *writes,
+                                   size_t writes_len,
+                                   size_t *out_apdus);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -45,6 +45,8 @@ mod context;
 mod handle;
 #[cfg(test)]
 mod hook_tests;
+#[cfg(feature = "issuer")]
+mod issuer;
 mod json;
 mod keys;
 mod list;
@@ -60,6 +62,9 @@ mod tests;
 mod text;
 mod transport;
 mod wait;
+mod write;
+#[cfg(test)]
+mod write_tests;
 
 pub use context::{
     cardap_context, cardap_context_free, cardap_context_last_error,
@@ -67,6 +72,11 @@ pub use context::{
     cardap_context_new_transport, cardap_context_new_virtual_card_file,
     cardap_context_new_virtual_card_str, cardap_context_read, cardap_context_read_with_keys,
     cardap_context_set_short_apdus,
+};
+#[cfg(feature = "issuer")]
+pub use issuer::{
+    cardap_area, cardap_context_delete_ap, cardap_context_install, cardap_context_list_area,
+    cardap_context_move_out, cardap_issuer, cardap_issuer_free, cardap_issuer_new_from_file,
 };
 pub use keys::{
     cardap_cipher_fn, cardap_key_provider, cardap_key_provider_free, cardap_key_provider_new,
@@ -107,6 +117,7 @@ pub use wait::{
     cardap_cancel, cardap_cancel_free, cardap_cancel_new, cardap_cancel_trigger, cardap_card_event,
     cardap_card_event_atr, cardap_card_event_free, cardap_card_event_reader, cardap_wait_for_card,
 };
+pub use write::{CARDAP_MAX_WRITES_LEN, cardap_context_write};
 
 /// The longest path accepted (bytes).
 pub const CARDAP_MAX_PATH_LEN: usize = 4096;

@@ -78,6 +78,12 @@ pub enum cardap_result {
     ApNotFound = 301,
     /// The card or reader rejected an extended-length APDU.
     ExtendedRejected = 302,
+    /// A write or an install asks for something the profile or the profile
+    /// document does not allow (nothing was sent): a value too long, the
+    /// user ID, a field the profile does not have.
+    InvalidWrite = 310,
+    /// The loading desk's user-ID registry failed (the message names the file).
+    Registry = 311,
     /// Mutual authentication failed (wrong keys, or a card that is not the
     /// one the profile describes).
     AuthFailed = 400,
@@ -122,7 +128,7 @@ pub enum cardap_result {
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 42] = {
+const CODES: [(cardap_result, &CStr); 44] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -152,6 +158,8 @@ const CODES: [(cardap_result, &CStr); 42] = {
         ),
         (R::ApNotFound, c"the AP is not on the card"),
         (R::ExtendedRejected, c"extended-length APDU rejected"),
+        (R::InvalidWrite, c"invalid write or install request"),
+        (R::Registry, c"user-ID registry failure"),
         (R::AuthFailed, c"mutual authentication failed"),
         (R::SecureMessaging, c"secure messaging failed"),
         (R::Crypto, c"cryptographic failure"),
@@ -261,6 +269,8 @@ pub(crate) fn error_code(e: &cardap_core::Error) -> cardap_result {
         E::UserId { .. } => R::InvalidUserId,
         E::Profile(p) => profile_code(p),
         E::Tlv(_) => R::Tlv,
+        E::Request { .. } => R::InvalidWrite,
+        E::Registry { .. } => R::Registry,
         E::Pin(p) => pin_code(p),
         E::Verification { .. } => R::VerificationFailed,
         _ => R::Unknown,

@@ -785,6 +785,8 @@ fn result_codes_are_stable_and_named() {
             | R::CardStatus
             | R::ApNotFound
             | R::ExtendedRejected
+            | R::InvalidWrite
+            | R::Registry
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
@@ -805,7 +807,10 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 42);
+    assert_eq!(all.len(), 44);
+    assert_eq!(R::Busy as u32, 108);
+    assert_eq!(R::InvalidWrite as u32, 310);
+    assert_eq!(R::Registry as u32, 311);
     assert_eq!(R::Busy as u32, 108);
     assert_eq!(R::WrongPin as u32, 410);
     assert_eq!(R::VerificationFailed as u32, 414);

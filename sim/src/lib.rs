@@ -36,6 +36,8 @@ mod commands;
 pub mod crypto;
 mod description;
 mod fs;
+mod lifecycle;
+mod persist;
 mod public;
 mod rng;
 mod sm;
@@ -43,14 +45,16 @@ mod tlv;
 mod user_id;
 #[cfg(feature = "vpcd")]
 pub mod vpcd;
+mod write;
 
 pub use card::VirtualCard;
 pub use crypto::SecretKey;
 pub use description::{
-    ApDescription, ApKeys, ApType, Area, Description, DescriptionBuilder, DescriptionError,
-    InfoField, Problem,
+    ApDescription, ApKeys, ApType, Area, CARD_MANAGER_AID, Description, DescriptionBuilder,
+    DescriptionError, FREE_AREA_DEFAULT, InfoField, IssuerDescription, Problem,
 };
 pub use fs::ElementaryFile;
+pub use persist::PersistentCard;
 pub use public::{
     CardKey, JPKI_AID, JpkiCertificate, JpkiDescription, KENHOJO_AID, KenhojoDescription,
     PinSetting, Sex, my_number_check_digit,

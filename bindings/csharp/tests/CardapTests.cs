@@ -141,6 +141,54 @@ static class CardapTests
             }
         });
 
+        Run("writes info fields and reads them back", () =>
+        {
+            using (var card = Context.VirtualCard(Card))
+            using (var library = Profile.FromFile(Path.Combine(examples, "profiles", "library.toml")))
+            using (var evacuee = Profile.FromFile(Path.Combine(examples, "profiles", "evacuee.toml")))
+            {
+                Equal(5, card.Write(library, "info2=00888888", "branch=WEST"), "APDUs");
+                var rec = card.Read(library);
+                Equal("00888888", rec.Fields["member_no"], "member_no");
+                Equal("WEST", rec.Fields["branch"], "branch");
+                Equal(4, card.Write(evacuee, "data@13=E5B1B1"), "APDUs");
+                Equal("E5B1B1", Hex(card.Read(evacuee).Data).Substring(0, 6), "data");
+                var e = Throws<CardapArgumentException>(() => card.Write(evacuee, "data@0=3030"));
+                Equal(ResultCode.InvalidWrite, e.Code, "code");
+            }
+        });
+
+        Run("the loading desk installs, lists, moves out and deletes", () =>
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cardap-cs-desk-" + System.Diagnostics.Process.GetCurrentProcess().Id);
+            Directory.CreateDirectory(dir);
+            string desk = Path.Combine(dir, "issuer.toml");
+            File.WriteAllText(desk, File.ReadAllText(Path.Combine(examples, "issuer.toml")));
+            string cardFile = Path.Combine(dir, "card.toml");
+            File.WriteAllText(cardFile, File.ReadAllText(Card));
+            using (var card = Context.VirtualCard(cardFile))
+            using (var issuer = Issuer.FromFile(desk))
+            {
+                string profilePath = Path.Combine(dir, "taxi.toml");
+                byte[] aid = { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x44, 0x04, 0x00 };
+                string userId = card.Install(issuer, ApType.D, Area.Local, aid, "evac", profilePath, 3, "data=0102");
+                Equal(13, userId.Length, "user ID length");
+                using (var p = Profile.FromFile(profilePath))
+                {
+                    Equal(userId, card.Read(p).UserId, "user ID read back");
+                    Equal(4, card.Write(p, "data@13=AABB"), "write");
+                    Equal("AABB", Hex(card.Read(p).Data).Substring(0, 4), "data");
+                }
+                Check(card.ListArea(issuer, Area.Local).Contains(userId), "listed");
+                var e = Throws<StatusWordException>(() => card.Install(issuer, ApType.C, Area.Local, aid, "x", Path.Combine(dir, "x.toml")));
+                Equal((ushort)0x6A89, e.StatusWord.Value, "duplicate AID");
+                Equal(2, card.MoveOut(issuer), "moved out");
+                card.DeleteAp(issuer, new byte[] { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x41, 0x00, 0x07 });
+                Throws<ApNotFoundException>(() => card.DeleteAp(issuer, new byte[] { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x41, 0x00, 0x07 }));
+            }
+            Directory.Delete(dir, true);
+        });
+
         Run("lists the APs", () =>
         {
             using (var card = Context.VirtualCard(Card))

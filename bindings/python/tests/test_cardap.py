@@ -222,6 +222,8 @@ def test_enums_match_the_header():
     assert consts == {f"CARDAP_RESULT_{r.name}": r.value for r in cardap.Result}
     types = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_AP_TYPE_")}
     assert types == {f"CARDAP_AP_TYPE_{t.name}": t.value for t in cardap.ApType}
+    areas = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_AREA_")}
+    assert areas == {f"CARDAP_AREA_{a.name}": a.value for a in cardap.Area}
     assert all(r.text for r in cardap.Result)
     assert cardap.Result.AUTH_FAILED.text == "mutual authentication failed"
 
@@ -291,6 +293,22 @@ def test_pcsc_reads_a_c_d():
         assert card.read(profile("evacuee")).fields["birth_date"] == "19850412"
 
 
+@pytest.mark.skipif(not READER, reason="set CARDAP_TEST_READER to a reader holding the demo card")
+def test_pcsc_writes_and_restores():
+    with cardap.Context.pcsc(READER) as card:
+        library = profile("library")
+        assert card.write(library, {"info2": "00424242"}) == 5
+        assert card.read(library).fields["member_no"] == "00424242"
+        kiosk = profile("kiosk")
+        assert card.write(kiosk, ["staff_no=STAFF-42"]) == 4
+        assert card.read(kiosk).fields["staff_no"] == "STAFF-42"
+        # Put the demo card back as it was for the tests that follow.
+        assert card.write(library, {"info2": "00123456"}) == 5
+        assert card.write(kiosk, ["staff_no=STAFF-01"]) == 4
+        assert card.read(library).to_json() == LIBRARY_JSON
+        assert card.read(kiosk).to_json() == KIOSK_JSON
+
+
 def test_example_script():
     out = subprocess.run(
         [sys.executable, str(EXAMPLES / "python" / "read_ap.py"), "--profile", str(PROFILES / "kiosk.toml"),
@@ -304,3 +322,58 @@ def test_example_script():
         capture_output=True, text=True,
     )
     assert bad.returncode == 1 and "PROFILE_IO" in bad.stderr
+
+
+def test_write_info_fields_and_read_them_back():
+    with cardap.Context.virtual_card(CARD) as c:
+        library = profile("library")
+        assert c.write(library, {"info2": "00777777", "branch": "NORTH"}) == 5
+        rec = c.read(library)
+        assert rec.fields["member_no"] == "00777777"
+        assert rec.fields["branch"] == "NORTH"
+        evacuee = profile("evacuee")
+        assert c.write(evacuee, ["data@13=E5B1B1"]) == 4
+        assert c.read(evacuee).data[:3] == bytes.fromhex("E5B1B1")
+        with pytest.raises(cardap.ArgumentError) as e:
+            c.write(evacuee, ["data@0=3030"])
+        assert e.value.code == cardap.Result.INVALID_WRITE
+        assert "user ID" in str(e.value)
+        with pytest.raises(ValueError):
+            c.write(library, ["no equals sign"])
+        # The read keys are not the update keys: the authentication fails.
+        kiosk_text = (PROFILES / "kiosk.toml").read_text()
+        read_keys = kiosk_text.split("[auth]")[1].split("#")[0]
+        wrong = kiosk_text.split("# The update keys")[0] + "[auth.update]" + read_keys
+        with pytest.raises(cardap.AuthenticationError):
+            c.write(cardap.Profile.from_str(wrong), {"info1": "00"})
+        assert c.read(profile("kiosk")).fields["staff_no"] == "STAFF-01"
+
+
+def test_the_loading_desk(tmp_path):
+    desk_file = tmp_path / "issuer.toml"
+    desk_file.write_text((EXAMPLES / "issuer.toml").read_text())
+    card_copy = tmp_path / "card.toml"
+    card_copy.write_text(CARD.read_text())
+    with cardap.Context.virtual_card(card_copy) as c, cardap.Issuer.from_file(desk_file) as desk:
+        out = tmp_path / "taxi.toml"
+        aid = bytes.fromhex("F0434152444150410300")
+        user_id = c.install(desk, cardap.ApType.A, cardap.Area.LOCAL, aid, "taxi", out,
+                            info={"info1": "5441584931", "info2": ""}, suite="aes256")
+        assert len(user_id) == 13 and user_id.isdigit()
+        taxi = cardap.Profile.from_file(out)
+        rec = c.read(taxi)
+        assert rec.user_id == user_id
+        assert c.write(taxi, {"info2": "20260401"}) == 4
+        assert c.read(taxi).info["info2"] == bytes.fromhex("20260401")
+        local = c.list_area(desk, cardap.Area.LOCAL)
+        assert [e["user_id"] for e in local] == ["1001000000019", user_id]
+        with pytest.raises(cardap.StatusError) as e:
+            c.install(desk, cardap.ApType.C, cardap.Area.LOCAL, aid, "again", tmp_path / "x.toml")
+        assert e.value.sw == 0x6A89
+        assert c.move_out(desk) == 2
+        with pytest.raises(cardap.ApNotFoundError):
+            c.read(taxi)
+        c.delete_ap(desk, bytes.fromhex("F0434152444150410007"))
+        with pytest.raises(cardap.ApNotFoundError):
+            c.delete_ap(desk, bytes.fromhex("F0434152444150410007"))
+        assert [e["area"] for e in c.list_area(desk)] == ["extension"]

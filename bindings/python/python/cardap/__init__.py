@@ -34,13 +34,28 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, NoReturn, Optional, Type, TypeVar, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    NoReturn,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+)
 
 from ._native import ffi, lib
 from ._public import PublicApsMixin
 
 __all__ = [
     "ApEntry",
+    "Area",
+    "Issuer",
     "ApNotFoundError",
     "ApType",
     "ArgumentError",
@@ -117,6 +132,8 @@ class Result(enum.IntEnum):
     CARD_STATUS = 300
     AP_NOT_FOUND = 301
     EXTENDED_REJECTED = 302
+    INVALID_WRITE = 310
+    REGISTRY = 311
     AUTH_FAILED = 400
     SECURE_MESSAGING = 401
     CRYPTO = 402
@@ -140,6 +157,14 @@ class Result(enum.IntEnum):
     def text(self) -> str:
         """The library's short English text for this code."""
         return _result_text(int(self))
+
+
+class Area(enum.IntEnum):
+    """The areas of the free area (``cardap_area``, PROFILE.md §12)."""
+
+    BOTH = 0
+    EXTENSION = 1
+    LOCAL = 2
 
 
 class ApType(enum.IntEnum):
@@ -305,6 +330,7 @@ _EXACT: Dict[int, Type[CardapError]] = {
     Result.MALFORMED_PIN: MalformedPinError,
     Result.PIN_FLOOR: PinFloorError,
     Result.VERIFICATION_FAILED: VerificationError,
+    Result.INVALID_WRITE: ArgumentError,
 }
 
 _BY_HUNDRED: Dict[int, Type[CardapError]] = {
@@ -438,6 +464,29 @@ class _Handle:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# --- the loading desk -------------------------------------------------------
+
+
+class Issuer(_Handle):
+    """A loading desk (``cardap_issuer``): the card manager's AID, the issuer
+    key set and the user-ID registry of an issuer file such as
+    ``examples/issuer.toml`` (PROFILE.md §12). Immutable."""
+
+    _free = lib.cardap_issuer_free
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> "Issuer":
+        """Reads an issuer file.
+
+        Raises:
+            ProfileError: the file cannot be read or is invalid.
+        """
+        return cls._create(lib.cardap_issuer_new_from_file, "cardap_issuer **", path, "path")
+
+
+_SUITES = {None: 0, "3des": 1, "aes128": 2, "aes256": 3}
 
 
 # --- profiles ---------------------------------------------------------------
@@ -779,6 +828,120 @@ class Context(PublicApsMixin, _Handle):
             return Record._from_native(rec)
         finally:
             ffi.release(rec)
+
+    def write(self, profile: Profile, writes: "Union[Mapping[str, str], Iterable[str]]") -> int:
+        """Writes info fields of the AP a profile describes, with the update
+        keys of its ``[auth.update]`` table, in one transaction (PROFILE.md
+        §11). ``writes`` is a mapping or a sequence of ``KEY=VALUE`` strings,
+        in the form of ``cardap write --set``: ``infoN`` → hex (Types A, C),
+        ``data@OFFSET`` → hex (Type D), or a ``[[field]]`` name → text.
+        Returns the number of command APDUs sent.
+
+        Raises:
+            ArgumentError: a write the profile does not allow (nothing sent).
+            StatusError: the card refused (it kept its old value).
+            CardapError: another subclass saying what failed; after a card
+                was pulled out during a write, read it again to learn which
+                value it holds (nothing is resent).
+        """
+        if not isinstance(profile, Profile):
+            raise TypeError(f"profile must be a cardap.Profile, not {type(profile).__name__}")
+        if isinstance(writes, Mapping):
+            items = [f"{k}={v}" for k, v in writes.items()]
+        elif isinstance(writes, str):
+            items = [writes]
+        else:
+            items = list(writes)
+        for item in items:
+            if not isinstance(item, str) or "\n" in item or "=" not in item:
+                raise ValueError("each write is one line KEY=VALUE")
+        text = "\n".join(items).encode("utf-8")
+        apdus = ffi.new("size_t *")
+        with self._lock, self._borrow() as raw, profile._borrow() as prof:
+            code = lib.cardap_context_write(raw, prof, text, len(text), apdus)
+            if code != Result.OK:
+                self._raise_from_context(raw, code)
+        return int(apdus[0])
+
+    def install(
+        self,
+        issuer: Issuer,
+        ap_type: ApType,
+        area: Area,
+        aid: bytes,
+        label: str,
+        profile_path: PathLike,
+        info: "Union[Mapping[str, str], Iterable[str]]" = (),
+        suite: Optional[str] = None,
+    ) -> str:
+        """Installs an AP (PROFILE.md §12.2) with a new user ID from the desk's
+        registry and fresh key sets; writes the AP's ready profile to
+        ``profile_path`` and returns the user ID. ``info`` holds the initial
+        contents (``infoN`` → hex, or ``data`` → hex for Type D); ``suite``
+        is ``"3des"``, ``"aes128"``, ``"aes256"`` or ``None`` (the desk's).
+
+        Raises:
+            StatusError: ``0x6A84`` the free area is full, ``0x6A89`` the AID
+                exists.
+            CardapError: another subclass saying what failed.
+        """
+        if suite not in _SUITES:
+            raise ValueError(f"unknown suite {suite!r}")
+        items = [f"{k}={v}" for k, v in info.items()] if isinstance(info, Mapping) else list(info)
+        info_raw = "\n".join(items).encode("utf-8")
+        label_raw = label.encode("utf-8")
+        path_raw = _encode(profile_path, "profile_path")
+        aid = bytes(aid)
+        user_id = ffi.new("uint8_t[14]")
+        with self._lock, self._borrow() as raw, issuer._borrow() as desk:
+            code = lib.cardap_context_install(
+                raw, desk, int(ap_type), int(area), aid, len(aid), label_raw, len(label_raw),
+                info_raw if info_raw else ffi.NULL, len(info_raw), _SUITES[suite],
+                path_raw, len(path_raw), user_id,
+            )
+            if code != Result.OK:
+                self._raise_from_context(raw, code)
+        return bytes(ffi.unpack(user_id, 13)).decode("ascii")
+
+    def delete_ap(self, issuer: Issuer, aid: bytes) -> None:
+        """Deletes the AP with this AID (PROFILE.md §12.3).
+
+        Raises:
+            ApNotFoundError: no AP has this AID.
+        """
+        aid = bytes(aid)
+        with self._lock, self._borrow() as raw, issuer._borrow() as desk:
+            code = lib.cardap_context_delete_ap(raw, desk, aid, len(aid))
+            if code != Result.OK:
+                self._raise_from_context(raw, code)
+
+    def move_out(self, issuer: Issuer) -> int:
+        """Move-out (PROFILE.md §12.4): deletes every local-resident AP and
+        nothing else; returns how many went."""
+        count = ffi.new("size_t *")
+        with self._lock, self._borrow() as raw, issuer._borrow() as desk:
+            code = lib.cardap_context_move_out(raw, desk, count)
+            if code != Result.OK:
+                self._raise_from_context(raw, code)
+        return int(count[0])
+
+    def list_area(self, issuer: Issuer, area: Area = Area.BOTH) -> List[Dict[str, Any]]:
+        """The APs of an area with their types and user IDs (PROFILE.md
+        §12.5): dicts with ``aid``, ``label``, ``type``, ``area``, ``user_id``."""
+        import json
+
+        length = ffi.new("size_t *")
+        capacity = 4096
+        while True:
+            buffer = ffi.new("char[]", capacity)
+            with self._lock, self._borrow() as raw, issuer._borrow() as desk:
+                code = lib.cardap_context_list_area(raw, desk, int(area), buffer, capacity, length)
+                if code == Result.TOO_LONG and length[0] >= capacity:
+                    capacity = length[0] + 1
+                    continue
+                if code != Result.OK:
+                    self._raise_from_context(raw, code)
+            return json.loads(bytes(ffi.unpack(buffer, length[0])).decode("utf-8"))
 
     def list(self) -> List[ApEntry]:
         """Lists the APs on the card (EF.DIR), in one transaction."""

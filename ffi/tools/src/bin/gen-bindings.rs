@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The C ABI's source files, for csbindgen (cbindgen walks the crate itself).
-const SOURCES: [&str; 12] = [
+const SOURCES: [&str; 14] = [
     "result.rs",
     "profile.rs",
     "context.rs",
@@ -25,6 +25,8 @@ const SOURCES: [&str; 12] = [
     "keys.rs",
     "log.rs",
     "handle.rs",
+    "write.rs",
+    "issuer.rs",
     "public.rs",
 ];
 
