@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for pkg in gcc pkg-config valgrind mono-devel libpcsclite-dev libssl-dev binutils; do
+for pkg in gcc pkg-config valgrind mono-devel libpcsclite-dev libssl-dev binutils openssl; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
   fi

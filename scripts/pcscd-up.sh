@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up pcscd with the vsmartcard vpcd virtual reader for end-to-end tests.
 #
-# - installs pcscd, libpcsclite-dev, vsmartcard-vpcd and pcsc-tools if missing
+# - installs pcscd, libpcsclite-dev, vsmartcard-vpcd, pcsc-tools and openssl
+#   (the public-AP tests check signatures with it) if missing
 #   (apt-get update only when something must be installed);
 # - starts `pcscd --foreground` in the background unless one already runs, and
 #   records in the state file that WE started it (PID and start time), so that
@@ -24,7 +25,7 @@ die() { echo "pcscd-up: $*" >&2; exit 1; }
 
 # --- packages ---------------------------------------------------------------
 missing=()
-for pkg in pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools; do
+for pkg in pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools openssl; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$pkg")
   fi

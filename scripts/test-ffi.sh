@@ -136,6 +136,9 @@ gcc "${cflags[@]}" $(pkg-config --cflags cardap) examples/c/read_ap.c \
 gcc "${cflags[@]}" -Wno-overlength-strings $(pkg-config --cflags cardap) ffi/tests/c/abi_test.c \
   $(pkg-config --libs cardap) -Wl,-rpath,"$prefix/lib" -o "$out/abi_test"
 # shellcheck disable=SC2046
+gcc "${cflags[@]}" $(pkg-config --cflags cardap) ffi/tests/c/public_test.c \
+  $(pkg-config --libs cardap) -Wl,-rpath,"$prefix/lib" -o "$out/public_test"
+# shellcheck disable=SC2046
 gcc "${cflags[@]}" $(pkg-config --cflags cardap libcrypto) ffi/tests/c/hooks_test.c \
   $(pkg-config --libs cardap libcrypto) -lpthread -Wl,-rpath,"$prefix/lib" -o "$out/hooks_test"
 # The caller's own transport, linked with the production library.
@@ -160,6 +163,7 @@ gcc "${cflags[@]}" $(pkg-config --cflags cardap) examples/c/read_ap.c "$prefix/l
 step "C under valgrind memcheck"
 valgrind=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99)
 CARDAP_TEST_READER='' "${valgrind[@]}" "$out/abi_test" examples
+"${valgrind[@]}" "$out/public_test" examples
 "${valgrind[@]}" "$out/hooks_test" examples
 # Natively too: valgrind runs one thread at a time, so only a native run has
 # the two threads really contend for the context.
@@ -171,7 +175,7 @@ for p in "${profiles[@]}"; do
   "$out/read_ap_static" --profile "examples/profiles/$p.toml" \
     --virtual-card examples/cards/demo.toml >"$out/c-static-$p.json"
 done
-echo "valgrind: abi_test, hooks_test and read_ap (Type C, A, D): 0 errors, 0 definite leaks"
+echo "valgrind: abi_test, hooks_test, public_test and read_ap (Type C, A, D): 0 errors, 0 definite leaks"
 
 step "Python: maturin wheel (cffi) and pytest"
 rm -rf "$root/target/py-wheels"

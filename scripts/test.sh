@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "pcscd with the vpcd virtual reader (installs pcscd, libpcsclite-dev, vsmartcard-vpcd, pcsc-tools)"
+step "pcscd with the vpcd virtual reader (installs pcscd, libpcsclite-dev, vsmartcard-vpcd, pcsc-tools, openssl)"
 bash scripts/pcscd-up.sh
 trap 'bash scripts/pcscd-down.sh' EXIT
 

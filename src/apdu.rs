@@ -126,7 +126,6 @@ impl Command {
     }
 
     /// A case 1 command (header only).
-    #[cfg(test)]
     pub fn header(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
         Self {
             cla,

@@ -49,10 +49,6 @@ pub(crate) enum Policy {
     /// The operation only reads (SELECT, authentication, READ …).
     Read,
     /// The operation changes persistent state on the card.
-    #[allow(
-        dead_code,
-        reason = "the policy of the write, PIN and life-cycle operations; tested below"
-    )]
     StateChanging,
 }
 
@@ -120,6 +116,8 @@ pub struct Card<T: Transport> {
     transport: T,
     rng: Box<dyn CryptoRngCore + Send>,
     length: LengthMode,
+    /// The public APs' PIN floor and what this card taught (`public`).
+    pub(crate) public: crate::public::PublicState,
 }
 
 impl<T: Transport> std::fmt::Debug for Card<T> {
@@ -138,6 +136,7 @@ impl<T: Transport> Card<T> {
             transport,
             rng: Box::new(OsRng),
             length: LengthMode::Auto,
+            public: crate::public::PublicState::default(),
         }
     }
 

@@ -361,6 +361,33 @@ pub(crate) fn get_data_entry(index: u8, area: u8, ne: usize) -> Result<Command, 
     Command::new(CLA, ins::GET_DATA, index, area, [], Some(ne))
 }
 
+/// VERIFY without data: the retry count of the PIN `p2` names (`80`: the
+/// current EF; `80 | SFI`), no try spent: the card answers `63 Cx`
+/// (`00 20 00 P2`; ISO/IEC 7816-4 §11.5.6, case 1).
+pub(crate) fn verify_retry_count(p2: u8) -> Command {
+    Command::header(CLA, ins::VERIFY, 0x00, p2)
+}
+
+/// VERIFY with a PIN (`00 20 00 P2 Lc PIN`; ISO/IEC 7816-4 §11.5.6). The PIN
+/// is zeroized with the command; traces hide it (`Secrecy::Pin`).
+pub(crate) fn verify(p2: u8, pin: &[u8]) -> Result<Command, ApduError> {
+    Command::new(CLA, ins::VERIFY, 0x00, p2, pin, None)
+}
+
+/// The JPKI signature with the current key EF: PERFORM SECURITY OPERATION,
+/// proprietary class (`80 2A 00 80 Lc DigestInfo 00`; the card answers the
+/// 256-byte PKCS#1 v1.5 signature).
+pub(crate) fn jpki_sign(digest_info: &[u8]) -> Result<Command, ApduError> {
+    Command::new(
+        0x80,
+        ins::PERFORM_SECURITY_OPERATION,
+        0x00,
+        0x80,
+        digest_info,
+        Some(256),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

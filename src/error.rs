@@ -94,6 +94,16 @@ pub enum Error {
     /// A TLV structure is malformed.
     #[error(transparent)]
     Tlv(#[from] TlvError),
+    /// A PIN of the card's public APs: wrong, blocked, malformed, or refused
+    /// by the safety floor (never holds the PIN).
+    #[error(transparent)]
+    Pin(#[from] crate::public::PinError),
+    /// A digest or signature check of data read from the card failed.
+    #[error("verification failed: {what}")]
+    Verification {
+        /// What did not match.
+        what: String,
+    },
 }
 
 impl Error {

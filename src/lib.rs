@@ -41,6 +41,7 @@ pub mod issuer;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod profile;
+pub mod public;
 mod record;
 mod session;
 mod sm;

@@ -166,7 +166,8 @@ impl<'t> Session<'t> {
         } else {
             LengthEncoding::Short
         };
-        let bytes = cmd.to_bytes(encoding)?;
+        // The wire bytes may carry a PIN (VERIFY): wiped after the exchange.
+        let bytes = zeroize::Zeroizing::new(cmd.to_bytes(encoding)?);
         let resp = self.exchange(&bytes);
         if wants_extended {
             return refused_extended(resp);

@@ -76,6 +76,16 @@ namespace Cardap
         Crypto = 402,
         /// <summary>The AP needs keys and neither the profile nor a key provider gives them.</summary>
         NoKeys = 403,
+        /// <summary>The card refused the PIN; the message gives the tries left.</summary>
+        WrongPin = 410,
+        /// <summary>The PIN is blocked: only the issuer can reset it.</summary>
+        PinBlocked = 411,
+        /// <summary>The PIN breaks the card's rule; nothing was sent.</summary>
+        MalformedPin = 412,
+        /// <summary>Refused before sending: the tries left are at or below the PIN floor.</summary>
+        PinFloor = 413,
+        /// <summary>A digest or signature check of data read from the card failed.</summary>
+        VerificationFailed = 414,
         /// <summary>Data from the card are malformed.</summary>
         Malformed = 500,
         /// <summary>The user ID on the card is invalid.</summary>
@@ -434,6 +444,12 @@ namespace Cardap
                     return new FeedException(code, message, inner);
                 case ResultCode.MemberExists:
                     return new MemberExistsException(code, message, inner);
+                case ResultCode.WrongPin:
+                case ResultCode.PinBlocked:
+                case ResultCode.MalformedPin:
+                case ResultCode.PinFloor:
+                case ResultCode.VerificationFailed:
+                    return PublicErrors.Exception(code, message, inner);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
                 case ResultCode.Busy:

@@ -853,6 +853,95 @@ namespace Cardap.Native
         [DllImport(__DllName, EntryPoint = "cardap_registry_register", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_registry_register(cardap_registry* registry, cardap_context* context, cardap_profile* profile, byte* member, System.UIntPtr member_len, byte* label, System.UIntPtr label_len, byte** out_json, System.UIntPtr* out_len);
 
+        /// <summary>
+        ///  Sets the PIN floor of the context: a VERIFY is refused
+        ///  (`CARDAP_RESULT_PIN_FLOOR`, nothing sent) when the tries left are at or
+        ///  below it. The default is 1, so the last try is never used; 0 lets the
+        ///  last try be used (an explicit opt-in).
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_set_pin_floor", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_set_pin_floor(cardap_context* context, byte floor);
+
+        /// <summary>
+        ///  Identifies the card by SELECT of the JPKI AP and its token (never by
+        ///  ATR) and lists EF.DIR: `*out_json` receives the JSON object `cardap info`
+        ///  prints (`card`: `mynumber`, `jpki-other` or `unknown`; `token`; `aps`).
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_card_info", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_card_info(cardap_context* context, cardap_bytes** out_json);
+
+        /// <summary>
+        ///  The tries left of the three PINs, spending none (VERIFY without data).
+        ///  Each out-parameter receives the count, or -1 when the card does not have
+        ///  that AP.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_pin_status", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_pin_status(cardap_context* context, int* out_jpki_auth, int* out_jpki_sign, int* out_kenhojo);
+
+        /// <summary>
+        ///  A JPKI certificate, DER: `which` is `CARDAP_JPKI_CERT_AUTH`, `…_AUTH_CA`,
+        ///  `…_SIGN` (needs the signature PIN in `pin`/`pin_len`) or `…_SIGN_CA`
+        ///  (`pin` NULL with `pin_len` 0 for those without a PIN).
+        ///
+        ///  Errors: PIN errors (410–413), `CARDAP_RESULT_AP_NOT_FOUND`, card and
+        ///  transport codes.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_jpki_certificate", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_jpki_certificate(cardap_context* context, uint which, byte* pin, System.UIntPtr pin_len, cardap_bytes** out_der);
+
+        /// <summary>
+        ///  Signs `data` on the card: its digest (`hash`: `CARDAP_HASH_SHA256`, …) as a
+        ///  DigestInfo, PKCS#1 v1.5 with `key` (`CARDAP_JPKI_KEY_AUTH` with the
+        ///  authentication PIN, `CARDAP_JPKI_KEY_SIGN` with the signature PIN).
+        ///  `*out_signature` receives the 256-byte signature.
+        ///
+        ///  Errors: PIN errors (410–413), card and transport codes.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_jpki_sign", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_jpki_sign(cardap_context* context, uint key, uint hash, byte* pin, System.UIntPtr pin_len, byte* data, System.UIntPtr data_len, cardap_bytes** out_signature);
+
+        /// <summary>
+        ///  The kenhojo AP after its PIN: `*out_json` receives the JSON object
+        ///  `cardap kenhojo` prints (`name`, `address`, `birth_date`, `sex`; plus
+        ///  `my_number` with `CARDAP_KENHOJO_MY_NUMBER` in `flags`; plus
+        ///  `verification` with `CARDAP_KENHOJO_VERIFY`, the signature checked when
+        ///  `verify_key` (a public key or certificate, PEM or DER, `verify_key_len`
+        ///  bytes) is given, NULL with 0 otherwise). A digest or signature mismatch
+        ///  is `CARDAP_RESULT_VERIFICATION_FAILED`.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_kenhojo", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_kenhojo(cardap_context* context, byte* pin, System.UIntPtr pin_len, uint flags, byte* verify_key, System.UIntPtr verify_key_len, cardap_bytes** out_json);
+
+        /// <summary>
+        ///  The bytes of a `cardap_bytes`: `*out_data` points to `*out_len` bytes
+        ///  (followed by a NUL the length does not count), borrowed until
+        ///  `cardap_bytes_free`.
+        ///
+        ///  Thread safety: may be called from several threads at once.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_bytes_data", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_bytes_data(cardap_bytes* bytes, byte** out_data, System.UIntPtr* out_len);
+
+        /// <summary>
+        ///  Wipes and releases a `cardap_bytes`. NULL does nothing.
+        ///
+        ///  Thread safety: the handle must not be in use by another thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_bytes_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void cardap_bytes_free(cardap_bytes* bytes);
+
 
     }
 
@@ -1006,6 +1095,18 @@ namespace Cardap.Native
         public cardap_status_source source;
     }
 
+    /// <summary>
+    ///  Bytes an operation handed out: a certificate (DER), a signature, or JSON
+    ///  text (NUL-terminated, the length not counting the NUL). Released by
+    ///  `cardap_bytes_free`, which wipes it first (kenhojo data are personal).
+    ///
+    ///  Thread safety: immutable; may be read from several threads at once.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_bytes
+    {
+    }
+
 
     /// <summary>
     ///  What a call did: `CARDAP_RESULT_OK` or why it failed.
@@ -1153,6 +1254,27 @@ namespace Cardap.Native
         ///  caller supplied keys.
         /// </summary>
         NoKeys = 403,
+        /// <summary>
+        ///  The card refused the PIN; the message gives the tries left.
+        /// </summary>
+        WrongPin = 410,
+        /// <summary>
+        ///  The PIN is blocked (no try left): only the issuer can reset it.
+        /// </summary>
+        PinBlocked = 411,
+        /// <summary>
+        ///  The PIN breaks the card's rule (length, characters); nothing was sent.
+        /// </summary>
+        MalformedPin = 412,
+        /// <summary>
+        ///  Refused before sending: the tries left are at or below the PIN floor
+        ///  (`cardap_context_set_pin_floor`).
+        /// </summary>
+        PinFloor = 413,
+        /// <summary>
+        ///  A digest or signature check of data read from the card failed.
+        /// </summary>
+        VerificationFailed = 414,
         /// <summary>
         ///  Data read from the AP are malformed.
         /// </summary>

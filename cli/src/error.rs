@@ -124,6 +124,9 @@ pub fn class_of(e: &cardap::Error) -> Exit {
         E::ApNotFound { .. } => Exit::NotOnCard,
         E::Status { sw, .. } => status_class(*sw),
         E::Auth(_) | E::SecureMessaging(_) | E::Crypto(_) => Exit::Auth,
+        // PIN refusals (wrong, blocked, malformed, the floor) and failed
+        // digest or signature checks of the public APs.
+        E::Pin(_) | E::Verification { .. } => Exit::Auth,
         E::Profile(_) => Exit::File,
         E::Malformed { .. } | E::UserId { .. } | E::Tlv(_) | E::Apdu(_) => Exit::Card,
         E::ExtendedRejected => Exit::Card,

@@ -15,6 +15,7 @@ mod error;
 mod gate;
 mod issue;
 mod output;
+mod public;
 mod registry;
 mod signals;
 mod write;
@@ -176,12 +177,14 @@ enum Cmd {
         #[arg(long)]
         in_process: bool,
     },
+    #[command(flatten)]
+    Public(public::PublicCmd),
 }
 
 /// Where the card is: a PC/SC reader (the default) or a virtual card.
 #[derive(Args, Clone)]
 #[group(multiple = false)]
-struct Source {
+pub struct Source {
     /// An in-process virtual card from a description file (PROFILE.md §10).
     #[arg(long, value_name = "CARD.toml")]
     virtual_card: Option<PathBuf>,
@@ -301,6 +304,7 @@ fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Cmd::Man { out_dir } => man(out_dir.as_deref()),
+        Cmd::Public(cmd) => public::run(cmd),
     }
 }
 

@@ -50,6 +50,76 @@
 #define CARDAP_MAX_NAME_LEN 1024
 
 /**
+ * Longest PIN accepted (bytes).
+ */
+#define CARDAP_MAX_PIN_LEN 64
+
+/**
+ * Longest data to sign or key file given in memory (bytes).
+ */
+#define CARDAP_MAX_DATA_LEN 1073741824
+
+/**
+ * `which` of `cardap_context_jpki_certificate`.
+ */
+#define CARDAP_JPKI_CERT_AUTH 0
+
+/**
+ * The authentication CA certificate.
+ */
+#define CARDAP_JPKI_CERT_AUTH_CA 1
+
+/**
+ * The signature certificate (needs the signature PIN).
+ */
+#define CARDAP_JPKI_CERT_SIGN 2
+
+/**
+ * The signature CA certificate.
+ */
+#define CARDAP_JPKI_CERT_SIGN_CA 3
+
+/**
+ * `key` of `cardap_context_jpki_sign`: the authentication key.
+ */
+#define CARDAP_JPKI_KEY_AUTH 0
+
+/**
+ * The signature key.
+ */
+#define CARDAP_JPKI_KEY_SIGN 1
+
+/**
+ * `hash` of `cardap_context_jpki_sign`: SHA-256 (the default).
+ */
+#define CARDAP_HASH_SHA256 0
+
+/**
+ * SHA-1.
+ */
+#define CARDAP_HASH_SHA1 1
+
+/**
+ * SHA-384.
+ */
+#define CARDAP_HASH_SHA384 2
+
+/**
+ * SHA-512.
+ */
+#define CARDAP_HASH_SHA512 3
+
+/**
+ * `flags` of `cardap_context_kenhojo`: also read the My Number.
+ */
+#define CARDAP_KENHOJO_MY_NUMBER 1
+
+/**
+ * Check the digests (and the signature when a key is given).
+ */
+#define CARDAP_KENHOJO_VERIFY 2
+
+/**
  * Card statuses for `cardap_registry_set_status` (a plain `uint32_t`, like
  * every code C passes in): in use.
  */
@@ -230,6 +300,27 @@ enum cardap_result
    * caller supplied keys.
    */
   CARDAP_RESULT_NO_KEYS = 403,
+  /**
+   * The card refused the PIN; the message gives the tries left.
+   */
+  CARDAP_RESULT_WRONG_PIN = 410,
+  /**
+   * The PIN is blocked (no try left): only the issuer can reset it.
+   */
+  CARDAP_RESULT_PIN_BLOCKED = 411,
+  /**
+   * The PIN breaks the card's rule (length, characters); nothing was sent.
+   */
+  CARDAP_RESULT_MALFORMED_PIN = 412,
+  /**
+   * Refused before sending: the tries left are at or below the PIN floor
+   * (`cardap_context_set_pin_floor`).
+   */
+  CARDAP_RESULT_PIN_FLOOR = 413,
+  /**
+   * A digest or signature check of data read from the card failed.
+   */
+  CARDAP_RESULT_VERIFICATION_FAILED = 414,
   /**
    * Data read from the AP are malformed.
    */
@@ -462,6 +553,15 @@ typedef uint32_t cardap_area;
  * `cardap_ap_list_free`. Immutable.
  */
 typedef struct cardap_ap_list cardap_ap_list;
+
+/**
+ * Bytes an operation handed out: a certificate (DER), a signature, or JSON
+ * text (NUL-terminated, the length not counting the NUL). Released by
+ * `cardap_bytes_free`, which wipes it first (kenhojo data are personal).
+ *
+ * Thread safety: immutable; may be read from several threads at once.
+ */
+typedef struct cardap_bytes cardap_bytes;
 
 /**
  * A cancellation token for waits: `cardap_cancel_trigger` makes every wait
@@ -1063,6 +1163,110 @@ cardap_result cardap_profile_type(const struct cardap_profile *profile, cardap_a
 cardap_result cardap_profile_aid(const struct cardap_profile *profile,
                                  const uint8_t **out_aid,
                                  size_t *out_len);
+
+/**
+ * Sets the PIN floor of the context: a VERIFY is refused
+ * (`CARDAP_RESULT_PIN_FLOOR`, nothing sent) when the tries left are at or
+ * below it. The default is 1, so the last try is never used; 0 lets the
+ * last try be used (an explicit opt-in).
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_set_pin_floor(struct cardap_context *context, uint8_t floor);
+
+/**
+ * Identifies the card by SELECT of the JPKI AP and its token (never by
+ * ATR) and lists EF.DIR: `*out_json` receives the JSON object `cardap info`
+ * prints (`card`: `mynumber`, `jpki-other` or `unknown`; `token`; `aps`).
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_card_info(struct cardap_context *context,
+                                       struct cardap_bytes **out_json);
+
+/**
+ * The tries left of the three PINs, spending none (VERIFY without data).
+ * Each out-parameter receives the count, or -1 when the card does not have
+ * that AP.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_pin_status(struct cardap_context *context,
+                                        int32_t *out_jpki_auth,
+                                        int32_t *out_jpki_sign,
+                                        int32_t *out_kenhojo);
+
+/**
+ * A JPKI certificate, DER: `which` is `CARDAP_JPKI_CERT_AUTH`, `…_AUTH_CA`,
+ * `…_SIGN` (needs the signature PIN in `pin`/`pin_len`) or `…_SIGN_CA`
+ * (`pin` NULL with `pin_len` 0 for those without a PIN).
+ *
+ * Errors: PIN errors (410–413), `CARDAP_RESULT_AP_NOT_FOUND`, card and
+ * transport codes.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_jpki_certificate(struct cardap_context *context,
+                                              uint32_t which,
+                                              const uint8_t *pin,
+                                              size_t pin_len,
+                                              struct cardap_bytes **out_der);
+
+/**
+ * Signs `data` on the card: its digest (`hash`: `CARDAP_HASH_SHA256`, …) as a
+ * DigestInfo, PKCS#1 v1.5 with `key` (`CARDAP_JPKI_KEY_AUTH` with the
+ * authentication PIN, `CARDAP_JPKI_KEY_SIGN` with the signature PIN).
+ * `*out_signature` receives the 256-byte signature.
+ *
+ * Errors: PIN errors (410–413), card and transport codes.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_jpki_sign(struct cardap_context *context,
+                                       uint32_t key,
+                                       uint32_t hash,
+                                       const uint8_t *pin,
+                                       size_t pin_len,
+                                       const uint8_t *data,
+                                       size_t data_len,
+                                       struct cardap_bytes **out_signature);
+
+/**
+ * The kenhojo AP after its PIN: `*out_json` receives the JSON object
+ * `cardap kenhojo` prints (`name`, `address`, `birth_date`, `sex`; plus
+ * `my_number` with `CARDAP_KENHOJO_MY_NUMBER` in `flags`; plus
+ * `verification` with `CARDAP_KENHOJO_VERIFY`, the signature checked when
+ * `verify_key` (a public key or certificate, PEM or DER, `verify_key_len`
+ * bytes) is given, NULL with 0 otherwise). A digest or signature mismatch
+ * is `CARDAP_RESULT_VERIFICATION_FAILED`.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_kenhojo(struct cardap_context *context,
+                                     const uint8_t *pin,
+                                     size_t pin_len,
+                                     uint32_t flags,
+                                     const uint8_t *verify_key,
+                                     size_t verify_key_len,
+                                     struct cardap_bytes **out_json);
+
+/**
+ * The bytes of a `cardap_bytes`: `*out_data` points to `*out_len` bytes
+ * (followed by a NUL the length does not count), borrowed until
+ * `cardap_bytes_free`.
+ *
+ * Thread safety: may be called from several threads at once.
+ */
+cardap_result cardap_bytes_data(const struct cardap_bytes *bytes,
+                                const uint8_t **out_data,
+                                size_t *out_len);
+
+/**
+ * Wipes and releases a `cardap_bytes`. NULL does nothing.
+ *
+ * Thread safety: the handle must not be in use by another thread.
+ */
+void cardap_bytes_free(struct cardap_bytes *bytes);
 
 /**
  * Lists the PC/SC readers (no readers is an empty list, not an error). On

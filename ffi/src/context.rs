@@ -48,6 +48,10 @@ pub(crate) struct ContextState {
     last_error: Option<Text>,
     /// The status word of the last failure, when the card gave one.
     last_status_word: Option<u16>,
+    /// The PIN floor of the public-AP operations (`public.rs`).
+    pub(crate) pin_floor: cardap_core::public::PinFloor,
+    /// What this card taught about SFI addressing in the kenhojo AP.
+    pub(crate) kenhojo_sfi: Option<bool>,
 }
 
 impl ContextInner {
@@ -58,6 +62,8 @@ impl ContextInner {
                 short_apdus: false,
                 last_error: None,
                 last_status_word: None,
+                pin_floor: cardap_core::public::PinFloor::default(),
+                kenhojo_sfi: None,
             }),
         }
     }

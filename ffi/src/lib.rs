@@ -53,6 +53,7 @@ mod list;
 mod log;
 mod panic;
 mod profile;
+mod public;
 mod readers;
 mod record;
 mod registry;
@@ -92,6 +93,15 @@ pub use log::{cardap_log_fn, cardap_set_log_callback};
 pub use profile::{
     cardap_ap_type, cardap_profile, cardap_profile_aid, cardap_profile_free, cardap_profile_name,
     cardap_profile_new_from_file, cardap_profile_new_from_str, cardap_profile_type,
+};
+pub use public::{
+    CARDAP_HASH_SHA1, CARDAP_HASH_SHA256, CARDAP_HASH_SHA384, CARDAP_HASH_SHA512,
+    CARDAP_JPKI_CERT_AUTH, CARDAP_JPKI_CERT_AUTH_CA, CARDAP_JPKI_CERT_SIGN,
+    CARDAP_JPKI_CERT_SIGN_CA, CARDAP_JPKI_KEY_AUTH, CARDAP_JPKI_KEY_SIGN, CARDAP_KENHOJO_MY_NUMBER,
+    CARDAP_KENHOJO_VERIFY, CARDAP_MAX_DATA_LEN, CARDAP_MAX_PIN_LEN, cardap_bytes,
+    cardap_bytes_data, cardap_bytes_free, cardap_context_card_info,
+    cardap_context_jpki_certificate, cardap_context_jpki_sign, cardap_context_kenhojo,
+    cardap_context_pin_status, cardap_context_set_pin_floor,
 };
 pub use readers::{
     cardap_reader_list, cardap_reader_list_card_present, cardap_reader_list_count,

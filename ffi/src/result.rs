@@ -95,6 +95,17 @@ pub enum cardap_result {
     /// The AP needs mutual authentication and neither the profile nor the
     /// caller supplied keys.
     NoKeys = 403,
+    /// The card refused the PIN; the message gives the tries left.
+    WrongPin = 410,
+    /// The PIN is blocked (no try left): only the issuer can reset it.
+    PinBlocked = 411,
+    /// The PIN breaks the card's rule (length, characters); nothing was sent.
+    MalformedPin = 412,
+    /// Refused before sending: the tries left are at or below the PIN floor
+    /// (`cardap_context_set_pin_floor`).
+    PinFloor = 413,
+    /// A digest or signature check of data read from the card failed.
+    VerificationFailed = 414,
     /// Data read from the AP are malformed.
     Malformed = 500,
     /// The user ID read from the AP is not valid.
@@ -127,7 +138,7 @@ pub enum cardap_result {
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 43] = {
+const CODES: [(cardap_result, &CStr); 48] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -163,6 +174,11 @@ const CODES: [(cardap_result, &CStr); 43] = {
         (R::SecureMessaging, c"secure messaging failed"),
         (R::Crypto, c"cryptographic failure"),
         (R::NoKeys, c"no keys for this AP"),
+        (R::WrongPin, c"wrong PIN"),
+        (R::PinBlocked, c"PIN blocked"),
+        (R::MalformedPin, c"malformed PIN"),
+        (R::PinFloor, c"PIN tries at or below the safety floor"),
+        (R::VerificationFailed, c"verification failed"),
         (R::Malformed, c"malformed data"),
         (R::InvalidUserId, c"invalid user ID"),
         (R::Tlv, c"malformed TLV"),
@@ -269,7 +285,20 @@ pub(crate) fn error_code(e: &cardap_core::Error) -> cardap_result {
         E::Tlv(_) => R::Tlv,
         E::Request { .. } => R::InvalidWrite,
         E::Registry { .. } => R::Registry,
+        E::Pin(p) => pin_code(p),
+        E::Verification { .. } => R::VerificationFailed,
         _ => R::Unknown,
+    }
+}
+
+fn pin_code(e: &cardap_core::public::PinError) -> cardap_result {
+    use cardap_core::public::PinError as P;
+    match e {
+        P::WrongPin { .. } => cardap_result::WrongPin,
+        P::Blocked { .. } => cardap_result::PinBlocked,
+        P::Malformed { .. } => cardap_result::MalformedPin,
+        P::Floor { .. } => cardap_result::PinFloor,
+        _ => cardap_result::Unknown,
     }
 }
 

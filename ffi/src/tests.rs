@@ -791,6 +791,11 @@ fn result_codes_are_stable_and_named() {
             | R::SecureMessaging
             | R::Crypto
             | R::NoKeys
+            | R::WrongPin
+            | R::PinBlocked
+            | R::MalformedPin
+            | R::PinFloor
+            | R::VerificationFailed
             | R::Malformed
             | R::InvalidUserId
             | R::Tlv
@@ -806,10 +811,13 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 43);
+    assert_eq!(all.len(), 48);
     assert_eq!(R::Busy as u32, 108);
     assert_eq!(R::InvalidWrite as u32, 310);
     assert_eq!(R::Registry as u32, 311);
+    assert_eq!(R::Busy as u32, 108);
+    assert_eq!(R::WrongPin as u32, 410);
+    assert_eq!(R::VerificationFailed as u32, 414);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);

@@ -13,6 +13,7 @@ use crate::auth::KeySet;
 use crate::commands::{Access, Apdu, Expected, Reply};
 use crate::description::{Description, DescriptionError};
 use crate::fs::{ElementaryFile, ef_dir_record};
+use crate::public::{PublicAps, PublicSession};
 use crate::rng::CardRng;
 use crate::sm::{Channel, SmFailure};
 
@@ -33,6 +34,8 @@ pub(crate) enum Df {
     Mf,
     /// The DF of the AP with this index in the description.
     Ap(usize),
+    /// The public AP (JPKI, kenhojo) with this index in `VirtualCard::public`.
+    Public(usize),
     /// The card-manager application (PROFILE.md §12.1).
     Manager,
 }
@@ -69,6 +72,8 @@ pub(crate) struct CardState {
     pub(crate) key_set: Option<KeySet>,
     /// Counts DF selections, so that a protected SELECT can end its channel.
     pub(crate) epoch: u64,
+    /// The selected public AP's current EF and verified PINs.
+    pub(crate) public: PublicSession,
     pending: Option<Pending>,
     chain: Option<Chain>,
 }
@@ -81,6 +86,7 @@ pub struct VirtualCard {
     pub(crate) files: Vec<ElementaryFile>,
     pub(crate) ef_dir: Vec<Vec<u8>>,
     pub(crate) rng: CardRng,
+    pub(crate) public: PublicAps,
     chunk: Option<usize>,
     pub(crate) wrong_le_first: bool,
     remove_at: Option<usize>,
@@ -110,11 +116,13 @@ impl VirtualCard {
     pub fn new(description: Description) -> Self {
         let files = description.aps().iter().map(|ap| ap.ef()).collect();
         let ef_dir = description.aps().iter().map(ef_dir_record).collect();
+        let public = PublicAps::new(description.jpki(), description.kenhojo());
         Self {
             description,
             files,
             ef_dir,
             rng: CardRng::Os,
+            public,
             chunk: None,
             wrong_le_first: false,
             remove_at: None,
@@ -211,6 +219,12 @@ impl VirtualCard {
         &self.description
     }
 
+    /// Tries left of a PIN of a public AP: `aid` the JPKI or kenhojo AID,
+    /// `pin` 0 (JPKI authentication, kenhojo) or 1 (JPKI signature).
+    pub fn pin_tries_left(&self, aid: &[u8], pin: usize) -> Option<u8> {
+        self.public.tries_left(aid, pin)
+    }
+
     /// Whether a secure channel is open (mutual authentication completed in the
     /// current selection and no failure since).
     pub fn secure_channel_open(&self) -> bool {
@@ -247,7 +261,9 @@ impl VirtualCard {
             return self.clear_error(StatusWord::WrongLength);
         }
         let cla = command.cla;
-        if !matches!(cla & !CLA_CHAINING, 0x00 | CLA_SM) {
+        // Proprietary class `80` only in the public APs (the JPKI signature).
+        let proprietary = cla == 0x80 && matches!(self.state.df, Df::Public(_));
+        if !proprietary && !matches!(cla & !CLA_CHAINING, 0x00 | CLA_SM) {
             return self.clear_error(StatusWord::ClassNotSupported);
         }
         let ne = command.ne().map(|n| {

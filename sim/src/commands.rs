@@ -110,6 +110,13 @@ fn answer_read(available: &[u8], ne: Expected) -> Reply {
 impl VirtualCard {
     /// Runs one unprotected command.
     pub(crate) fn execute(&mut self, apdu: &Apdu, access: Access) -> Reply {
+        if let Df::Public(index) = self.state.df {
+            // SELECT by DF name or of the MF leaves the AP; the rest is its own.
+            let leaves = apdu.cla == 0x00 && apdu.ins == INS_SELECT && apdu.p1 != 0x02;
+            if !leaves {
+                return self.public.execute(index, &mut self.state.public, apdu);
+            }
+        }
         match apdu.ins {
             INS_SELECT => self.select(apdu),
             INS_READ_BINARY => self.read_binary(apdu, access),
@@ -131,6 +138,7 @@ impl VirtualCard {
         self.state.ef = None;
         self.state.challenge = None;
         self.state.channel = None;
+        self.state.public = Default::default();
         self.state.epoch = self.state.epoch.wrapping_add(1);
     }
 
@@ -144,6 +152,12 @@ impl VirtualCard {
         }
         let data = apdu.data.as_slice();
         match apdu.p1 {
+            0x04 if self.public.find(data).is_some() => {
+                if let Some(index) = self.public.find(data) {
+                    self.enter_df(Df::Public(index));
+                }
+                Reply::ok(Vec::new())
+            }
             0x04 => {
                 match self
                     .description()

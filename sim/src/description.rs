@@ -12,6 +12,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
 
+use crate::public::{JpkiDescription, KenhojoDescription, RawJpki, RawKenhojo};
 use crate::user_id::validate_user_id;
 
 /// Smallest AID length accepted (ISO/IEC 7816-5 proprietary AIDs are longer).
@@ -561,6 +562,32 @@ pub enum Problem {
         /// Bytes the EF would need.
         got: usize,
     },
+    /// A private key that cannot be used (the reason; never key bytes).
+    BadKey(String),
+    /// A PIN that breaks its rule (the rule).
+    PinFormat(&'static str),
+    /// A number outside its range.
+    OutOfRange {
+        /// Smallest allowed.
+        min: usize,
+        /// Largest allowed.
+        max: usize,
+    },
+    /// A My Number is 12 ASCII digits.
+    MyNumberFormat,
+    /// The My Number's check digit is wrong.
+    MyNumberCheckDigit {
+        /// The digit the published rule gives.
+        expected: u8,
+        /// The digit given.
+        got: u8,
+    },
+    /// A date is `YYYYMMDD`.
+    DateFormat,
+    /// `sex` is not `"male"`, `"female"`, `"not_applicable"` (or 1, 2, 9).
+    UnknownSex(String),
+    /// A certificate or signature could not be made.
+    Certificate(String),
 }
 
 impl fmt::Display for Problem {
@@ -604,6 +631,20 @@ impl fmt::Display for Problem {
                 f,
                 "the EF would take {got} bytes with headers and the user-ID record, at most {max}"
             ),
+            Self::BadKey(why) => write!(f, "unusable key: {why}"),
+            Self::PinFormat(rule) => write!(f, "a PIN here is {rule}"),
+            Self::OutOfRange { min, max } => write!(f, "must be from {min} to {max}"),
+            Self::MyNumberFormat => f.write_str("a My Number is 12 ASCII digits"),
+            Self::MyNumberCheckDigit { expected, got } => write!(
+                f,
+                "check digit {got} is wrong, the My Number rule gives {expected}"
+            ),
+            Self::DateFormat => f.write_str("a date is YYYYMMDD"),
+            Self::UnknownSex(s) => write!(
+                f,
+                "unknown sex {s:?} (expected \"male\", \"female\", \"not_applicable\", \"1\", \"2\" or \"9\")"
+            ),
+            Self::Certificate(why) => write!(f, "cannot make the certificates: {why}"),
         }
     }
 }
@@ -707,6 +748,8 @@ pub struct Description {
     extended_length: bool,
     issuer: Option<IssuerDescription>,
     aps: Vec<ApDescription>,
+    jpki: Option<JpkiDescription>,
+    kenhojo: Option<KenhojoDescription>,
 }
 
 /// The card-manager application of the free area (PROFILE.md §12.1): its AID,
@@ -799,6 +842,8 @@ impl DescriptionBuilder {
             extended_length: self.extended_length,
             issuer: self.issuer,
             aps: self.aps,
+            jpki: None,
+            kenhojo: None,
         };
         description.validate()?;
         Ok(description)
@@ -827,6 +872,16 @@ impl Description {
         &self.aps
     }
 
+    /// The JPKI AP (`[jpki]`), if the card carries one.
+    pub fn jpki(&self) -> Option<&JpkiDescription> {
+        self.jpki.as_ref()
+    }
+
+    /// The kenhojo AP (`[kenhojo]`), if the card carries one.
+    pub fn kenhojo(&self) -> Option<&KenhojoDescription> {
+        self.kenhojo.as_ref()
+    }
+
     /// The card-manager application, if the card has one.
     pub fn issuer(&self) -> Option<&IssuerDescription> {
         self.issuer.as_ref()
@@ -846,11 +901,15 @@ impl Description {
             .enumerate()
             .map(|(index, ap)| ap.to_typed(index))
             .collect::<Result<Vec<_>, _>>()?;
+        let jpki = raw.jpki.as_ref().map(RawJpki::to_typed).transpose()?;
+        let kenhojo = raw.kenhojo.as_ref().map(RawKenhojo::to_typed).transpose()?;
         let issuer = raw.issuer.as_ref().map(RawIssuer::to_typed).transpose()?;
         let description = Self {
             extended_length: raw.extended_length.unwrap_or(true),
             issuer,
             aps,
+            jpki,
+            kenhojo,
         };
         description.validate()?;
         Ok(description)
@@ -875,6 +934,12 @@ impl Description {
             extended_length: Some(self.extended_length),
             issuer: self.issuer.as_ref().map(RawIssuer::from_typed),
             ap: self.aps.iter().map(RawAp::from_typed).collect(),
+            jpki: self.jpki.as_ref().map(RawJpki::from_typed).transpose()?,
+            kenhojo: self
+                .kenhojo
+                .as_ref()
+                .map(RawKenhojo::from_typed)
+                .transpose()?,
         };
         toml::to_string(&raw).map_err(|e| DescriptionError::Serialize(e.to_string()))
     }
@@ -970,6 +1035,10 @@ struct RawDescription {
     issuer: Option<RawIssuer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ap: Vec<RawAp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jpki: Option<RawJpki>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kenhojo: Option<RawKenhojo>,
 }
 
 /// `[issuer]` (PROFILE.md §10, §12.1).

@@ -38,6 +38,7 @@ mod description;
 mod fs;
 mod lifecycle;
 mod persist;
+mod public;
 mod rng;
 mod sm;
 mod tlv;
@@ -54,4 +55,8 @@ pub use description::{
 };
 pub use fs::ElementaryFile;
 pub use persist::PersistentCard;
+pub use public::{
+    CardKey, JPKI_AID, JpkiCertificate, JpkiDescription, KENHOJO_AID, KenhojoDescription,
+    PinSetting, Sex, my_number_check_digit,
+};
 pub use user_id::{user_id_check_digit, validate_user_id};

@@ -462,6 +462,7 @@ static class CardapTests
         });
 
         HookTests.RunAll(Run, examples, LibraryJson, KioskJson);
+        PublicTests.RunAll(Run, examples);
 
         string reader = Environment.GetEnvironmentVariable("CARDAP_TEST_READER");
         if (!string.IsNullOrEmpty(reader))

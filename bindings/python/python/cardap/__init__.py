@@ -50,6 +50,7 @@ from typing import (
 )
 
 from ._native import ffi, lib
+from ._public import PublicApsMixin
 
 __all__ = [
     "ApEntry",
@@ -78,7 +79,11 @@ __all__ = [
     "NoKeysError",
     "Suite",
     "FrozenDict",
+    "MalformedPinError",
     "NoCardError",
+    "PinBlockedError",
+    "PinError",
+    "PinFloorError",
     "Profile",
     "ProfileError",
     "ReaderInfo",
@@ -91,6 +96,8 @@ __all__ = [
     "StatusError",
     "TransportError",
     "UnsupportedError",
+    "VerificationError",
+    "WrongPinError",
     "__version__",
     "disable_logging",
     "enable_logging",
@@ -136,6 +143,11 @@ class Result(enum.IntEnum):
     SECURE_MESSAGING = 401
     CRYPTO = 402
     NO_KEYS = 403
+    WRONG_PIN = 410
+    PIN_BLOCKED = 411
+    MALFORMED_PIN = 412
+    PIN_FLOOR = 413
+    VERIFICATION_FAILED = 414
     MALFORMED = 500
     INVALID_USER_ID = 501
     TLV = 502
@@ -272,6 +284,30 @@ class NoKeysError(SecurityError):
     gives them."""
 
 
+class PinError(SecurityError):
+    """A PIN of the card's public APs was refused (41x codes); never holds the PIN."""
+
+
+class WrongPinError(PinError):
+    """The card refused the PIN; the message says how many tries are left."""
+
+
+class PinBlockedError(PinError):
+    """The PIN is blocked: only the municipal office can reset it."""
+
+
+class MalformedPinError(PinError, ValueError):
+    """The PIN breaks the card's rule; nothing was sent."""
+
+
+class PinFloorError(PinError):
+    """Refused before sending: the tries left are at or below the PIN floor."""
+
+
+class VerificationError(SecurityError):
+    """A digest or signature check of data read from the card failed."""
+
+
 class DataError(CardapError):
     """Data read from the card are malformed (5xx codes)."""
 
@@ -314,6 +350,11 @@ _EXACT: Dict[int, Type[CardapError]] = {
     Result.AUTH_FAILED: AuthenticationError,
     Result.SECURE_MESSAGING: SecureMessagingError,
     Result.NO_KEYS: NoKeysError,
+    Result.WRONG_PIN: WrongPinError,
+    Result.PIN_BLOCKED: PinBlockedError,
+    Result.MALFORMED_PIN: MalformedPinError,
+    Result.PIN_FLOOR: PinFloorError,
+    Result.VERIFICATION_FAILED: VerificationError,
     Result.INVALID_WRITE: ArgumentError,
 }
 
@@ -672,7 +713,7 @@ class ReaderInfo:
 # --- contexts ---------------------------------------------------------------
 
 
-class Context(_Handle):
+class Context(PublicApsMixin, _Handle):
     """A card to read (``cardap_context``): a card in a PC/SC reader, or an
     in-process virtual card.
 

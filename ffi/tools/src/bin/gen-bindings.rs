@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The C ABI's source files, for csbindgen (cbindgen walks the crate itself).
-const SOURCES: [&str; 14] = [
+const SOURCES: [&str; 15] = [
     "result.rs",
     "profile.rs",
     "context.rs",
@@ -28,6 +28,7 @@ const SOURCES: [&str; 14] = [
     "write.rs",
     "issuer.rs",
     "registry.rs",
+    "public.rs",
 ];
 
 const HEADER: &str = "ffi/include/cardap.h";
