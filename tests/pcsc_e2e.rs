@@ -85,15 +85,20 @@ struct Harness {
 }
 
 impl Harness {
-    /// Starts the card and waits until pcscd sees it.
+    /// Starts the test card and waits until pcscd sees it.
     fn start() -> Self {
+        Self::serving(TestCard)
+    }
+
+    /// Serves `card` and waits until pcscd sees it.
+    fn serving(mut card: impl CardSide + Send + 'static) -> Self {
         let slot = SLOT.lock().unwrap_or_else(|e| e.into_inner());
         let server = VpcdServer::default();
         let handle = server.handle();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            server.serve(&mut TestCard, &flag, None).unwrap();
+            server.serve(&mut card, &flag, None).unwrap();
         });
         let found = PcscTransport::wait_for_card(Some(READER), Some(WAIT)).unwrap();
         assert_eq!(found.name, READER);
@@ -365,4 +370,58 @@ fn unknown_reader_is_reader_unavailable() {
         PcscTransport::connect(Some("no such reader")),
         Err(TransportError::ReaderUnavailable(m)) if m.contains(READER)
     ));
+}
+
+/// A read costs exactly `SCardBeginTransaction`, one `SCardTransmit` per
+/// command APDU and `SCardEndTransaction`: no `SCardStatus` for the ATR, no
+/// reader-state query, for every AP type, with and without extended length.
+/// After a reset by another handle the next read reconnects once and reads
+/// the ATR again, then reads cost the minimum again.
+#[test]
+#[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
+fn a_read_costs_only_its_transaction_and_transmits() {
+    use cardap::pcsc::PcscCalls;
+    use cardap::{Profile, Reader};
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let card = cardap_sim::VirtualCard::from_file(demo.join("cards/demo.toml")).unwrap();
+    let h = Harness::serving(card);
+    for profile in ["library", "kiosk", "evacuee"] {
+        let text = std::fs::read_to_string(demo.join(format!("profiles/{profile}.toml"))).unwrap();
+        for extended in [true, false] {
+            let text = format!("extended_length = {extended}\n{text}");
+            let profile = Profile::from_toml_str(&text).unwrap();
+            let mut reader = Reader::new(h.connect());
+            let at_connect = reader.transport().calls();
+            assert_eq!(at_connect.status, 1, "{at_connect:?}");
+            for _ in 0..3 {
+                let before = reader.transport().calls();
+                let record = reader.read(&profile).unwrap();
+                let spent = reader.transport().calls().since(&before);
+                let mut expected = PcscCalls::default();
+                expected.begin_transaction = 1;
+                expected.transmit = record.apdus as u64;
+                expected.end_transaction = 1;
+                assert_eq!(spent, expected, "{} extended={extended}", profile.name);
+                assert_eq!(spent.total(), record.apdus as u64 + 2);
+            }
+        }
+    }
+
+    // A reset by another party: one reconnect and one ATR refresh, once.
+    let profile = Profile::from_file(demo.join("profiles/library.toml")).unwrap();
+    let mut reader = Reader::new(h.connect());
+    let mut other = h.connect();
+    other.reset_card().unwrap();
+    let before = reader.transport().calls();
+    let record = reader.read(&profile).unwrap();
+    let spent = reader.transport().calls().since(&before);
+    assert_eq!(spent.reconnect, 1, "{spent:?}");
+    assert_eq!(spent.status, 1, "{spent:?}");
+    assert_eq!(spent.transmit, record.apdus as u64, "{spent:?}");
+    let before = reader.transport().calls();
+    let record = reader.read(&profile).unwrap();
+    assert_eq!(
+        reader.transport().calls().since(&before).total(),
+        record.apdus as u64 + 2
+    );
 }
