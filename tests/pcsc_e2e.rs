@@ -91,7 +91,7 @@ impl Harness {
     }
 
     /// Serves `card` and waits until pcscd sees it.
-    fn serving(mut card: impl CardSide + Send + 'static) -> Self {
+    fn serving(mut card: impl CardSide + 'static) -> Self {
         let slot = SLOT.lock().unwrap_or_else(|e| e.into_inner());
         let server = VpcdServer::default();
         let handle = server.handle();
