@@ -40,7 +40,7 @@ pub mod vpcd;
 pub use card::VirtualCard;
 pub use description::{
     ApDescription, ApKeys, ApType, Area, Description, DescriptionBuilder, DescriptionError,
-    InfoField, Problem,
+    InfoField, MAX_DESCRIPTION_FILE_LEN, Problem,
 };
 pub use fs::ElementaryFile;
 pub use user_id::{user_id_check_digit, validate_user_id};
