@@ -1,6 +1,8 @@
 //! Profile errors never echo profile values (key material pasted in the
 //! wrong place, escaped key names, values of the wrong type), and profile and
 //! card description files are capped in size.
+// `cfg(test)` marks the whole file as test code (clippy.toml's test allowances).
+#![cfg(test)]
 
 use cardap::Profile;
 use cardap::profile::{MAX_PROFILE_FILE_LEN, ProfileError};

@@ -1,5 +1,7 @@
 //! The C ABI's error text never echoes profile values: a key pasted into an
 //! environment-variable name, into `suite`, or behind an escaped key name.
+// `cfg(test)` marks the whole file as test code (clippy.toml's test allowances).
+#![cfg(test)]
 #![allow(unsafe_code)]
 
 use std::ffi::c_char;

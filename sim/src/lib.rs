@@ -30,6 +30,7 @@ mod auth;
 mod card;
 mod commands;
 mod description;
+pub mod fault;
 mod fs;
 mod rng;
 mod sm;
