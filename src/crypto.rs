@@ -19,6 +19,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Suite {
     /// Two-key 3DES-CBC, ISO/IEC 9797-1 MAC algorithm 3, SHA-1 KDF.
+    ///
+    /// **Not constant time.** The DES implementation (RustCrypto `des`)
+    /// looks up S-boxes in tables indexed by key-dependent values, so an
+    /// attacker who can time or share the cache of the host (another process
+    /// or VM on the same core) may learn key bits. Use it only for cards
+    /// that offer nothing else, on a host no one else runs code on; prefer
+    /// `aes128` or `aes256` (AES uses constant-time bitsliced code on CPUs
+    /// without AES-NI, and AES-NI where present).
     #[serde(rename = "3des")]
     TripleDes,
     /// AES-128-CBC, AES-CMAC/8, SHA-1 KDF.

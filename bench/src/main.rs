@@ -11,6 +11,7 @@
 //! cardap-bench record --reader R --profile P --out TRACE   then   floor-once --reader R --trace TRACE
 //! cardap-bench process-time --count N -- PROGRAM ARGS…
 //! cardap-bench watch-latency --cardap target/release/cardap --taps 20
+//! cardap-bench replay --profile P --count N   (in process, for callgrind)
 //! ```
 //!
 //! The benchmark card answers with a fixed random source (the same RND.ICC
@@ -118,6 +119,7 @@ fn run(args: &[String]) -> Res<()> {
         "floor-once" => floor_once(&o),
         "process-time" => process_time(&o),
         "watch-latency" => watch_latency(&o),
+        "replay" => replay(&o),
         other => Err(format!("unknown command {other:?}").into()),
     }
 }
@@ -462,5 +464,28 @@ fn watch_latency(o: &Opts) -> Res<()> {
         s.pct(0.99),
         s.pct(0.0)
     );
+    Ok(())
+}
+
+/// `count` reads of a recorded session replayed in process (no card, no
+/// I/O): cardap's own instructions, for `valgrind --tool=callgrind`
+/// (scripts/callgrind.sh).
+fn replay(o: &Opts) -> Res<()> {
+    use cardap::auth::FixedRandom;
+    use cardap::trace::Replay;
+    const HOST_RANDOM: [u8; 24] = [0x11; 24];
+    let profile = Profile::from_file(o.get("profile")?)?;
+    let count = o.count("count", 100)?;
+    let card = VirtualCard::from_file(o.or("card", "bench/card.toml"))?
+        .with_fixed_random(CARD_RANDOM.to_vec());
+    let mut r = Reader::new(Recorder::new(card, Redaction::None))
+        .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())));
+    r.read(&profile)?;
+    let trace = r.into_transport().finish().1;
+    for _ in 0..count {
+        let mut reader = Reader::new(Replay::new(trace.clone()))
+            .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())));
+        reader.read(&profile)?;
+    }
     Ok(())
 }
