@@ -869,7 +869,13 @@ mod tests {
         let plain = Command::new(0x00, 0xB0, 0x81, 0x00, Vec::new(), Some(256)).unwrap();
         for suite in [Suite::TripleDes, Suite::Aes128, Suite::Aes256] {
             let key = || SecretKey::new(vec![7; suite.key_len()]);
-            let mut at_cap = SecureChannel::new(suite, key(), key(), vec![0xFF; suite.ssc_len()], SmMode::Mac);
+            let mut at_cap = SecureChannel::new(
+                suite,
+                key(),
+                key(),
+                vec![0xFF; suite.ssc_len()],
+                SmMode::Mac,
+            );
             assert_eq!(
                 at_cap.protect(&plain, LengthEncoding::Short).unwrap_err(),
                 SmError::SscExhausted
@@ -881,8 +887,14 @@ mod tests {
             }
             let mut near = SecureChannel::new(suite, key(), key(), last, SmMode::Mac);
             near.protect(&plain, LengthEncoding::Short).unwrap();
-            let response = Response::parse(&[0x99, 0x02, 0x90, 0x00, 0x8E, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0x90, 0x00]).unwrap();
-            assert_eq!(near.unprotect(&response).unwrap_err(), SmError::SscExhausted);
+            let response = Response::parse(&[
+                0x99, 0x02, 0x90, 0x00, 0x8E, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0x90, 0x00,
+            ])
+            .unwrap();
+            assert_eq!(
+                near.unprotect(&response).unwrap_err(),
+                SmError::SscExhausted
+            );
             assert!(!near.is_open());
         }
     }

@@ -151,6 +151,20 @@ impl<T: Transport> Reader<T> {
         profile: &Profile,
         keys: Option<&dyn KeyProvider>,
     ) -> Result<ApRecord> {
+        let result = self.read_inner(profile, keys);
+        if profile.auth.is_some() || keys.is_some() {
+            // Key schedules were built and moved in frames below this one.
+            crate::crypto::scrub_stack();
+        }
+        result
+    }
+
+    #[inline(never)]
+    fn read_inner(
+        &mut self,
+        profile: &Profile,
+        keys: Option<&dyn KeyProvider>,
+    ) -> Result<ApRecord> {
         let extended = self.extended_for(profile.extended_length);
         let rng = &mut *self.rng;
         let (mut record, apdus) = run_read(&mut self.transport, extended, |session| {
