@@ -425,3 +425,90 @@ fn a_read_costs_only_its_transaction_and_transmits() {
         record.apdus as u64 + 2
     );
 }
+
+/// A virtual card that loses its state (a reset) just before the k-th APDU
+/// after it was armed (`countdown = k`), and then asks another PC/SC handle to
+/// reset the card (pcscd carries that out when the read's transaction ends).
+struct ResetAt {
+    card: cardap_sim::VirtualCard,
+    countdown: Arc<std::sync::atomic::AtomicUsize>,
+    resets: std::sync::mpsc::Sender<()>,
+}
+
+impl CardSide for ResetAt {
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let n = self.countdown.load(Ordering::SeqCst);
+        if n > 0 {
+            self.countdown.store(n - 1, Ordering::SeqCst);
+            if n == 1 {
+                self.card.reset();
+                let _ = self.resets.send(());
+            }
+        }
+        self.card.process(apdu)
+    }
+    fn atr(&self) -> Vec<u8> {
+        self.card.atr()
+    }
+    fn power_off(&mut self) {
+        self.card.power_off();
+    }
+    fn reset(&mut self) {
+        self.card.reset();
+    }
+}
+
+/// A reset at every APDU of every read through pcscd: the card loses its
+/// security state mid-read and another handle resets the card. The read
+/// returns a typed error or the very record of a clean read (never other
+/// data); the next read reconnects (the ATR read again) and succeeds.
+#[test]
+#[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
+fn a_reset_at_every_apdu_gives_a_typed_error_or_the_same_data_then_reads_again() {
+    use cardap::{Profile, Reader};
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let countdown = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (reset_tx, reset_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let card = cardap_sim::VirtualCard::from_file(examples.join("cards/demo.toml")).unwrap();
+    let h = Harness::serving(ResetAt {
+        card,
+        countdown: Arc::clone(&countdown),
+        resets: reset_tx,
+    });
+    let resetter = std::thread::spawn(move || {
+        let mut other = PcscTransport::connect(Some(READER)).unwrap();
+        while reset_rx.recv().is_ok() {
+            let _ = other.reset_card();
+            let _ = done_tx.send(());
+        }
+    });
+    for name in ["library", "kiosk", "evacuee"] {
+        let profile = Profile::from_file(examples.join(format!("profiles/{name}.toml"))).unwrap();
+        let clean = Reader::new(h.connect()).read(&profile).unwrap();
+        for k in 1..=clean.apdus {
+            let mut reader = Reader::new(h.connect());
+            let before = reader.transport().calls();
+            countdown.store(k, Ordering::SeqCst);
+            match reader.read(&profile) {
+                Ok(mut rec) => {
+                    rec.apdus = clean.apdus;
+                    assert_eq!(rec, clean, "{name} k={k}: other data");
+                }
+                Err(e) => assert!(!e.to_string().is_empty()),
+            }
+            countdown.store(0, Ordering::SeqCst);
+            done_rx
+                .recv_timeout(WAIT)
+                .unwrap_or_else(|_| panic!("{name} k={k}: no reset by the other handle"));
+            let again = reader
+                .read(&profile)
+                .unwrap_or_else(|e| panic!("{name} after a reset at k={k}: {e}"));
+            assert_eq!(again.user_id, clean.user_id);
+            let spent = reader.transport().calls().since(&before);
+            assert!(spent.reconnect >= 1, "{name} k={k}: {spent:?}");
+        }
+    }
+    drop(h);
+    resetter.join().unwrap();
+}
