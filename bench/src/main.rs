@@ -35,6 +35,8 @@ use cardap_sim::VirtualCard;
 use cardap_sim::vpcd::VpcdServer;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+/// A recorded session: its command APDUs and their responses' status words.
+type Session = (Vec<Vec<u8>>, Vec<[u8; 2]>);
 
 /// RND.ICC ‖ K.ICC of every authentication on the benchmark card.
 const CARD_RANDOM: [u8; 24] = [0x22; 24];
@@ -135,8 +137,9 @@ fn serve_card(card: &Path, port: u16) -> Res<()> {
     Ok(())
 }
 
-/// The command APDUs of a trace (recorded without redaction).
-fn commands(trace: &Trace) -> Res<Vec<Vec<u8>>> {
+/// The command APDUs of a trace (recorded without redaction) and the status
+/// words of their responses.
+fn commands(trace: &Trace) -> Res<Session> {
     let clear = |segments: &[Segment]| -> Res<Vec<u8>> {
         let mut out = Vec::new();
         for s in segments {
@@ -147,7 +150,17 @@ fn commands(trace: &Trace) -> Res<Vec<Vec<u8>>> {
         }
         Ok(out)
     };
-    trace.exchanges.iter().map(|e| clear(&e.command)).collect()
+    let mut commands = Vec::new();
+    let mut status = Vec::new();
+    for e in &trace.exchanges {
+        commands.push(clear(&e.command)?);
+        let response = clear(e.response.as_deref().unwrap_or_default())?;
+        match response.as_slice() {
+            [.., a, b] => status.push([*a, *b]),
+            _ => return Err("a recorded response without a status word".into()),
+        }
+    }
+    Ok((commands, status))
 }
 
 /// One read by cardap through a recorder: the session the floor replays.
@@ -163,32 +176,35 @@ fn record(reader: &str, profile: &Profile) -> Res<Trace> {
 struct Floor {
     card: pcsc::Card,
     commands: Vec<Vec<u8>>,
+    /// The status word each recorded response ended with.
+    status: Vec<[u8; 2]>,
     receive: Vec<u8>,
 }
 
 impl Floor {
-    fn connect(reader: &str, commands: Vec<Vec<u8>>) -> Res<Self> {
+    fn connect(reader: &str, (commands, status): Session) -> Res<Self> {
         let context = pcsc::Context::establish(pcsc::Scope::User)?;
         let name = CString::new(reader)?;
         let card = context.connect(&name, pcsc::ShareMode::Shared, pcsc::Protocols::ANY)?;
         Ok(Self {
             card,
             commands,
+            status,
             receive: vec![0; cardap::pcsc::RECEIVE_BUFFER_LEN],
         })
     }
 
-    /// One read; the last response's status word must be 90 00.
+    /// One read; every status word must be the recorded one.
     fn read(&mut self) -> Res<()> {
         let tx = self.card.transaction()?;
-        let mut last_ok = false;
-        for c in &self.commands {
+        let mut same = true;
+        for (c, sw) in self.commands.iter().zip(&self.status) {
             let r = tx.transmit(c, &mut self.receive)?;
-            last_ok = r.ends_with(&[0x90, 0x00]) || r.ends_with(&[0x62, 0x82]);
+            same &= r.ends_with(sw);
         }
         tx.end(pcsc::Disposition::LeaveCard).map_err(|(_, e)| e)?;
-        if !last_ok {
-            return Err("the replayed session did not end in 90 00".into());
+        if !same {
+            return Err("the replayed session got other status words than recorded".into());
         }
         Ok(())
     }
@@ -206,16 +222,6 @@ impl Stats {
         let idx = ((self.0.len().saturating_sub(1)) as f64 * p).round() as usize;
         self.0.get(idx).copied().unwrap_or(f64::NAN)
     }
-}
-
-fn timed(count: usize, mut f: impl FnMut() -> Res<()>) -> Res<Vec<f64>> {
-    let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
-        let t = Instant::now();
-        f()?;
-        out.push(t.elapsed().as_secs_f64() * 1e6);
-    }
-    Ok(out)
 }
 
 fn profile_for(case: &str, extended: bool) -> Res<(PathBuf, Profile)> {
@@ -268,8 +274,6 @@ fn e2e(o: &Opts) -> Res<()> {
         Some(c) => c.split(',').collect(),
         None => CASES.to_vec(),
     };
-    let rounds = 10;
-    let chunk = count.div_ceil(rounds);
     println!(
         "| AP | ext | APDUs | PC/SC calls per read (floor / cardap) | floor p50 / p99 µs | cardap p50 / p99 µs | cardap/floor p50 | pyscard p50 / p99 µs | pyscard/cardap p50 |"
     );
@@ -280,7 +284,7 @@ fn e2e(o: &Opts) -> Res<()> {
             let (profile_path, profile) = profile_for(case, extended)?;
             let trace = record(reader, &profile)?;
             let cmds = commands(&trace)?;
-            let apdus = cmds.len() as u64;
+            let apdus = cmds.0.len() as u64;
             let mut floor = Floor::connect(reader, cmds)?;
             let mut card = Reader::new(PcscTransport::connect(Some(reader))?);
             for _ in 0..WARMUP {
@@ -291,13 +295,14 @@ fn e2e(o: &Opts) -> Res<()> {
             let mut c_times = Vec::with_capacity(count);
             let calls_before = card.transport().calls();
             let mut cardap_apdus = 0;
-            // Interleaved in rounds so that both see the same machine load.
-            for _ in 0..rounds {
-                f_times.extend(timed(chunk, || floor.read())?);
-                c_times.extend(timed(chunk, || {
-                    cardap_apdus = card.read(&profile)?.apdus;
-                    Ok(())
-                })?);
+            // Alternated read by read, so that both see the same machine load.
+            for _ in 0..count {
+                let t = Instant::now();
+                floor.read()?;
+                f_times.push(t.elapsed().as_secs_f64() * 1e6);
+                let t = Instant::now();
+                cardap_apdus = card.read(&profile)?.apdus;
+                c_times.push(t.elapsed().as_secs_f64() * 1e6);
             }
             let calls = card.transport().calls().since(&calls_before);
             let n_reads = c_times.len() as f64;
