@@ -8,8 +8,9 @@
 #
 # Installs the nightly toolchain and cargo-fuzz when missing. Seeds come from
 # scripts/fuzz-seeds.py (golden transcripts, example profiles and cards).
-# A crash stops the run with the reproducer in fuzz/artifacts/TARGET/; add it
-# as a regression test (tests/fuzz_regressions.rs) before fixing.
+# A crash stops the run with the reproducer in fuzz/artifacts/TARGET/; it
+# becomes a regression test (the input as a unit or integration test of the
+# code it broke) before the fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-smoke}"
