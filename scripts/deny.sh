@@ -9,8 +9,10 @@ if ! cargo deny --version >/dev/null 2>&1; then
   cargo install cargo-deny --locked
 fi
 cargo deny --all-features check licenses bans sources
-if timeout 120 cargo deny fetch db >/dev/null 2>&1 || compgen -G "$HOME/.cargo/advisory-dbs/*" >/dev/null; then
-  cargo deny --all-features check advisories --disable-fetch
+# A fetched database is a directory with the advisories inside.
+if timeout 120 cargo deny fetch db >/dev/null 2>&1 \
+  || compgen -G "$HOME/.cargo/advisory-dbs/*/crates" >/dev/null; then
+  cargo deny --all-features check --disable-fetch advisories
 else
   echo "deny: advisories NOT checked: the RustSec database could not be fetched (no network) and none is cached"
 fi
