@@ -88,8 +88,17 @@ step "messages to pcscd per read (strace on /run/pcscd/pcscd.comm; sends+receive
 # Counts socket syscalls of N reads for two N; the difference per read leaves
 # out connecting.
 socket_calls() {
-  strace -f -qq -yy -e trace=sendto,recvfrom,sendmsg,recvmsg,write,read,writev,readv,poll -o "$tmp/st" "$@" >/dev/null
-  grep -c 'pcscd.comm' "$tmp/st" || true
+  strace -f -qq -yy -e trace=connect,sendto,recvfrom,sendmsg,recvmsg,write,read,writev,readv \
+    -o "$tmp/st" "$@" >/dev/null
+  # The client sockets connected to pcscd, by inode; then every data call on them.
+  python3 - "$tmp/st" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+inodes = {m.group(1) for l in lines if "pcscd.comm" in l and " connect(" in l
+          for m in [re.search(r"UNIX-STREAM:\[(\d+)", l)] if m}
+print(sum(1 for l in lines if " connect(" not in l
+          and any("UNIX-STREAM:[%s" % i in l for i in inodes)))
+PY
 }
 per_read() { # label command... (with N as the placeholder for the count)
   local a b
@@ -109,11 +118,13 @@ for case in c a-aes128 d-aes256; do
   [[ "$c" == "$f" ]] || { echo "bench: cardap makes $c socket calls per read, the floor $f" >&2; fail=1; }
 done
 
-step "whole process: cardap read against the floor's one-shot program (50 runs)"
+step "whole process: cardap read against the floor's one-shot program (100 runs each, alternated)"
 for case in c d-aes256; do
   profile="bench/profiles/$case.toml"
-  $bin/cardap-bench process-time --count 50 -- $bin/cardap-bench floor-once --reader "$reader" --trace "$tmp/$case.trace"
-  $bin/cardap-bench process-time --count 50 -- $bin/cardap read --reader "$reader" --profile "$profile"
+  printf '%s: ' "$case"
+  $bin/cardap-bench process-time --count 100 \
+    -- $bin/cardap-bench floor-once --reader "$reader" --trace "$tmp/$case.trace" \
+    --- $bin/cardap read --reader "$reader" --profile "$profile"
 done
 
 step "tap to result in cardap watch (pcscd polls vpcd for presence; see README)"

@@ -381,32 +381,40 @@ fn floor_once(o: &Opts) -> Res<()> {
     Floor::connect(o.get("reader")?, commands(&trace)?)?.read()
 }
 
-/// Runs a program `count` times; prints p50/p99 of its wall time in ms.
+/// Runs programs `count` times each, alternated (`-- A ARGS… --- B ARGS…`);
+/// prints p50/p99 of each one's wall time in ms.
 fn process_time(o: &Opts) -> Res<()> {
     let count = o.count("count", 50)?;
-    let (program, args) = o
-        .rest
-        .split_first()
-        .ok_or("process-time needs -- PROGRAM")?;
-    let mut times = Vec::with_capacity(count);
+    let programs: Vec<&[String]> = o.rest.split(|a| a == "---").collect();
+    let mut times: Vec<Vec<f64>> = vec![Vec::with_capacity(count); programs.len()];
     for _ in 0..count {
-        let t = Instant::now();
-        let status = Command::new(program)
-            .args(args)
-            .stdout(Stdio::null())
-            .status()?;
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-        if !status.success() {
-            return Err(format!("{program} failed: {status}").into());
+        for (p, t) in programs.iter().zip(times.iter_mut()) {
+            let (program, args) = p.split_first().ok_or("process-time needs -- PROGRAM")?;
+            let start = Instant::now();
+            let status = Command::new(program)
+                .args(args)
+                .stdout(Stdio::null())
+                .status()?;
+            t.push(start.elapsed().as_secs_f64() * 1e3);
+            if !status.success() {
+                return Err(format!("{program} failed: {status}").into());
+            }
         }
     }
-    let s = Stats::new(times);
-    println!(
-        "{{\"program\":{:?},\"runs\":{count},\"ms_p50\":{:.2},\"ms_p99\":{:.2}}}",
-        program,
-        s.pct(0.5),
-        s.pct(0.99)
-    );
+    let parts: Vec<String> = programs
+        .iter()
+        .zip(times)
+        .map(|(p, t)| {
+            let s = Stats::new(t);
+            let name = p.iter().take(2).cloned().collect::<Vec<_>>().join(" ");
+            format!(
+                "{{\"program\":{name:?},\"runs\":{count},\"ms_p50\":{:.2},\"ms_p99\":{:.2}}}",
+                s.pct(0.5),
+                s.pct(0.99)
+            )
+        })
+        .collect();
+    println!("{}", parts.join(" "));
     Ok(())
 }
 
