@@ -7,9 +7,8 @@
 // A benchmark over fixed inputs: a failure is a broken benchmark, not input.
 #![allow(clippy::expect_used)]
 
-use cardap::auth::FixedRandom;
 use cardap::trace::{Recorder, Redaction, Replay, Trace};
-use cardap::{Profile, Reader};
+use cardap::{Card, Profile};
 use cardap_sim::VirtualCard;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
@@ -43,8 +42,8 @@ fn record(profile: &Profile) -> Trace {
     let card = VirtualCard::from_toml_str(CARD)
         .expect("demo card")
         .with_fixed_random(CARD_RANDOM.to_vec());
-    let mut reader = Reader::new(Recorder::new(card, Redaction::None))
-        .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())));
+    let mut reader =
+        Card::new(Recorder::new(card, Redaction::None)).with_random(HOST_RANDOM.to_vec());
     reader.read(profile).expect("recorded read");
     reader.into_transport().finish().1
 }
@@ -55,10 +54,7 @@ fn reads(c: &mut Criterion) {
         let trace = record(&profile);
         c.bench_function(&format!("read/{name}"), |b| {
             b.iter_batched(
-                || {
-                    Reader::new(Replay::new(trace.clone()))
-                        .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())))
-                },
+                || Card::new(Replay::new(trace.clone())).with_random(HOST_RANDOM.to_vec()),
                 |mut reader| reader.read(&profile).expect("replayed read"),
                 BatchSize::SmallInput,
             )

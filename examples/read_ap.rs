@@ -2,20 +2,20 @@
 //! `cardap read` prints.
 //!
 //! ```sh
-//! cargo run --example read_ap -- --profile FILE --virtual-card CARD.toml
-//! cargo run --example read_ap --features pcsc -- --profile FILE --reader NAME
+//! cargo run --example read_ap --features json -- --profile FILE --virtual-card CARD.toml
+//! cargo run --example read_ap --features json,pcsc -- --profile FILE --reader NAME
 //! ```
 
 use std::process::ExitCode;
 
 use cardap::transport::Transport;
-use cardap::{ApRecord, ApType, Profile, Reader};
+use cardap::{Card, Profile};
 use cardap_sim::VirtualCard;
 
 const USAGE: &str = "usage: read_ap --profile FILE (--reader NAME | --virtual-card CARD.toml)";
 
 enum Source {
-    Reader(String),
+    Card(String),
     VirtualCard(String),
 }
 
@@ -27,7 +27,7 @@ fn parse_args() -> Result<(String, Source), String> {
         let value = args.next().ok_or(USAGE)?;
         match flag.as_str() {
             "--profile" => profile = Some(value),
-            "--reader" if source.is_none() => source = Some(Source::Reader(value)),
+            "--reader" if source.is_none() => source = Some(Source::Card(value)),
             "--virtual-card" if source.is_none() => source = Some(Source::VirtualCard(value)),
             _ => return Err(USAGE.into()),
         }
@@ -50,46 +50,6 @@ fn pcsc(_reader: &str) -> Result<Box<dyn Transport>, String> {
     Err("built without PC/SC: run with --features pcsc".into())
 }
 
-/// A JSON string literal.
-fn quote(s: &str) -> String {
-    serde_json::Value::from(s).to_string()
-}
-
-fn hex_object<'a>(items: impl Iterator<Item = (&'a String, &'a Vec<u8>)>) -> String {
-    let members: Vec<String> = items
-        .map(|(k, v)| format!("{}:{}", quote(k), quote(&hex::encode_upper(v))))
-        .collect();
-    format!("{{{}}}", members.join(","))
-}
-
-/// The object `cardap read` prints, key order included.
-fn to_json(r: &ApRecord) -> String {
-    let mut out = vec![
-        format!("\"name\":{}", quote(&r.name)),
-        format!("\"type\":{}", quote(r.kind.name())),
-        format!("\"aid\":{}", quote(&hex::encode_upper(&r.aid))),
-        format!("\"user_id\":{}", quote(r.user_id.as_str())),
-    ];
-    match r.kind {
-        ApType::A | ApType::C => out.push(format!("\"info\":{}", hex_object(r.info.iter()))),
-        ApType::D | ApType::Custom => out.push(format!(
-            "\"data\":{}",
-            quote(&hex::encode_upper(r.data.as_deref().unwrap_or_default()))
-        )),
-    }
-    if r.kind == ApType::Custom {
-        out.push(format!("\"steps\":{}", hex_object(r.steps.iter())));
-    }
-    let fields: Vec<String> = r
-        .fields
-        .iter()
-        .map(|(k, v)| format!("{}:{}", quote(k), quote(v)))
-        .collect();
-    out.push(format!("\"fields\":{{{}}}", fields.join(",")));
-    out.push(format!("\"apdus\":{}", r.apdus));
-    format!("{{{}}}", out.join(","))
-}
-
 fn run() -> Result<(), String> {
     let (profile, source) = parse_args()?;
     let profile = Profile::from_file(&profile).map_err(|e| e.to_string())?;
@@ -97,12 +57,14 @@ fn run() -> Result<(), String> {
         Source::VirtualCard(path) => {
             Box::new(VirtualCard::from_file(&path).map_err(|e| e.to_string())?)
         }
-        Source::Reader(name) => pcsc(&name)?,
+        Source::Card(name) => pcsc(&name)?,
     };
-    let record = Reader::new(transport)
+    let record = Card::new(transport)
         .read(&profile)
         .map_err(|e| e.to_string())?;
-    println!("{}", to_json(&record));
+    // The object `cardap read` prints, key order included (feature `json`).
+    let json = serde_json::to_string(&record).map_err(|e| e.to_string())?;
+    println!("{json}");
     Ok(())
 }
 

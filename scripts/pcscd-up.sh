@@ -51,7 +51,16 @@ if [[ -z "$(pcscd_pids)" ]]; then
   mkdir -p "$(dirname "$state")"
   # setsid: its own session, so a Ctrl-C in the caller's terminal does not
   # reach it; setsid execs pcscd, so $! is pcscd's PID.
-  setsid pcscd --foreground </dev/null >"$logfile" 2>&1 &
+  # Inherited descriptors beyond 0-2 are closed first: a daemon that kept a
+  # caller's lock file open (say, `flock LOCK bash scripts/pcscd-up.sh`)
+  # would hold that lock for as long as it runs.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [[ $fd -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid pcscd --foreground </dev/null >"$logfile" 2>&1
+  ) &
   pid=$!
   sleep 0.1
   if ! kill -0 "$pid" 2>/dev/null; then

@@ -52,7 +52,7 @@ bash scripts/ffi-deps.sh
 
 step "cargo build: libcardap, tools, the cardap CLI, the Rust example"
 cargo build -q -p cardap-ffi -p cardap-ffi-tools -p cardap-cli
-cargo build -q -p cardap --example read_ap --features pcsc
+cargo build -q -p cardap --example read_ap --features json,pcsc
 version=$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "cardap-ffi"))')
 

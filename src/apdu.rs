@@ -2,6 +2,7 @@
 //! and extended length.
 
 use crate::status::StatusWord;
+use zeroize::Zeroizing;
 
 /// The largest `Nc` (command data length) an extended APDU can carry.
 pub const MAX_EXTENDED_NC: usize = 65_535;
@@ -38,6 +39,9 @@ pub enum ApduError {
     /// A response APDU shorter than its status word.
     #[error("response APDU of {0} bytes has no status word")]
     MissingStatusWord(usize),
+    /// A READ BINARY offset over `7FFF` (ISO/IEC 7816-4 §11.3.3).
+    #[error("offset {0:#06X} is over 7FFF")]
+    BadOffset(u16),
 }
 
 /// How the length fields of a command are encoded.
@@ -122,6 +126,7 @@ impl Command {
     }
 
     /// A case 1 command (header only).
+    #[cfg(test)]
     pub fn header(cla: u8, ins: u8, p1: u8, p2: u8) -> Self {
         Self {
             cla,
@@ -156,8 +161,8 @@ impl Command {
 
     /// Encodes the command. With [`LengthEncoding::Short`] the data must fit 255
     /// bytes and `Ne` 256.
-    pub fn to_bytes(&self, encoding: LengthEncoding) -> Result<Vec<u8>, ApduError> {
-        let mut out = Vec::with_capacity(4 + 3 + self.data.len() + 3);
+    pub fn to_bytes(&self, encoding: LengthEncoding) -> Result<Zeroizing<Vec<u8>>, ApduError> {
+        let mut out = Zeroizing::new(Vec::with_capacity(4 + 3 + self.data.len() + 3));
         out.extend_from_slice(&[self.cla, self.ins, self.p1, self.p2]);
         match encoding {
             LengthEncoding::Short => {
@@ -199,15 +204,6 @@ impl Command {
             }
         }
         Ok(out)
-    }
-
-    /// Encodes the command in short form when it fits, extended otherwise.
-    pub fn to_bytes_auto(&self) -> Result<Vec<u8>, ApduError> {
-        if self.needs_extended() {
-            self.to_bytes(LengthEncoding::Extended)
-        } else {
-            self.to_bytes(LengthEncoding::Short)
-        }
     }
 
     /// Parses a command APDU (ISO/IEC 7816-4 §5.1), returning it and the length
@@ -329,8 +325,9 @@ impl Response {
     }
 
     /// Data followed by the status word.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.data.len() + 2);
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(self.data.len() + 2));
         out.extend_from_slice(&self.data);
         out.extend_from_slice(&self.sw.to_bytes());
         out
@@ -349,22 +346,22 @@ mod tests {
     fn four_cases_short() {
         let c1 = Command::header(0x00, 0x84, 0, 0);
         assert_eq!(
-            c1.to_bytes(LengthEncoding::Short).ok(),
+            c1.to_bytes(LengthEncoding::Short).ok().map(|b| b.to_vec()),
             Some(hex("00840000"))
         );
         let c2 = Command::new(0, 0x84, 0, 0, [], Some(8)).ok();
         assert_eq!(
-            c2.and_then(|c| c.to_bytes(LengthEncoding::Short).ok()),
+            c2.and_then(|c| c.to_bytes(LengthEncoding::Short).ok().map(|b| b.to_vec())),
             Some(hex("0084000008"))
         );
         let c3 = Command::new(0, 0xA4, 4, 0x0C, hex("F043415244415043 0001"), None).ok();
         assert_eq!(
-            c3.and_then(|c| c.to_bytes(LengthEncoding::Short).ok()),
+            c3.and_then(|c| c.to_bytes(LengthEncoding::Short).ok().map(|b| b.to_vec())),
             Some(hex("00A4040C0AF0434152444150430001"))
         );
         let c4 = Command::new(0, 0x82, 0, 0, vec![0xAA; 40], Some(40)).ok();
         let b = c4
-            .and_then(|c| c.to_bytes(LengthEncoding::Short).ok())
+            .and_then(|c| c.to_bytes(LengthEncoding::Short).ok().map(|b| b.to_vec()))
             .unwrap_or_default();
         assert_eq!(b.len(), 4 + 1 + 40 + 1);
         assert_eq!(b.last(), Some(&0x28));
@@ -381,12 +378,16 @@ mod tests {
             Some(65_536),
         );
         assert_eq!(
-            c.and_then(|c| c.to_bytes(LengthEncoding::Extended)).ok(),
+            c.and_then(|c| c.to_bytes(LengthEncoding::Extended))
+                .ok()
+                .map(|b| b.to_vec()),
             Some(hex("0CB2010D00000D9701008E08B29485419500D9D80000"))
         );
         let c2 = Command::new(0, 0xB0, 0, 0, [], Some(65_536));
         assert_eq!(
-            c2.and_then(|c| c.to_bytes(LengthEncoding::Extended)).ok(),
+            c2.and_then(|c| c.to_bytes(LengthEncoding::Extended))
+                .ok()
+                .map(|b| b.to_vec()),
             Some(hex("00B00000000000"))
         );
     }
@@ -441,6 +442,6 @@ mod tests {
             .unwrap_or(Response::new(vec![], StatusWord::NoDiagnosis));
         assert_eq!(r.data, vec![1, 2]);
         assert_eq!(r.sw, StatusWord::Success);
-        assert_eq!(r.to_bytes(), hex("01029000"));
+        assert_eq!(r.to_bytes().to_vec(), hex("01029000"));
     }
 }

@@ -14,7 +14,10 @@
 
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::apdu::{Command, Response};
+use rand_core::CryptoRngCore;
+
+use crate::apdu::{ApduError, Command, Response};
+use crate::commands;
 use crate::crypto::{self, CryptoError, SecretKey, Suite, ct_eq, kdf};
 use crate::sm::{SecureChannel, SmMode};
 use crate::status::StatusWord;
@@ -158,46 +161,39 @@ impl KeyProvider for StaticKeys {
     }
 }
 
-/// A source of the terminal's random values `RND.IFD` and `K.IFD`.
-pub trait Random {
-    /// Fills `buf` with random bytes.
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), AuthError>;
+/// Fills `buf` from the session's random source; a failing source is
+/// [`AuthError::Random`].
+fn fill(rng: &mut dyn CryptoRngCore, buf: &mut [u8]) -> Result<(), AuthError> {
+    rng.try_fill_bytes(buf).map_err(|_| AuthError::Random)
 }
 
-/// The operating system's random number generator (`getrandom`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OsRandom;
-
-impl Random for OsRandom {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), AuthError> {
-        getrandom::fill(buf).map_err(|_| AuthError::Random)
-    }
-}
-
-/// Hands out fixed bytes in order, for tests and transcript replays: never use
-/// it against a real card. Fails with [`AuthError::Random`] when exhausted.
-/// The bytes are zeroized on drop and not shown by `Debug`.
-pub struct FixedRandom {
+/// Hands out fixed bytes in order, for tests and transcript replays (feature
+/// `test-util`): never use it against a real card. Fails with
+/// [`AuthError::Random`] when exhausted. The bytes are zeroized on drop and
+/// not shown by `Debug`.
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) struct FixedRandom {
     bytes: Zeroizing<Vec<u8>>,
     position: usize,
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl FixedRandom {
     /// A source that returns `bytes`, in order (for [`begin`]: `RND.IFD`
     /// then `K.IFD`).
-    pub fn new(bytes: Vec<u8>) -> Self {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
         Self {
             bytes: Zeroizing::new(bytes),
             position: 0,
         }
     }
 
-    /// How many bytes are left.
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.position)
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl std::fmt::Debug for FixedRandom {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FixedRandom")
@@ -206,28 +202,48 @@ impl std::fmt::Debug for FixedRandom {
     }
 }
 
-impl Random for FixedRandom {
-    fn fill(&mut self, buf: &mut [u8]) -> Result<(), AuthError> {
+#[cfg(any(test, feature = "test-util"))]
+impl rand_core::RngCore for FixedRandom {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0; 4];
+        self.fill_bytes(&mut b);
+        u32::from_be_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0; 8];
+        self.fill_bytes(&mut b);
+        u64::from_be_bytes(b)
+    }
+
+    /// Infallible by the trait's contract: an exhausted source gives zeros
+    /// here, but cardap only calls [`try_fill_bytes`](Self::try_fill_bytes).
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        if self.try_fill_bytes(dest).is_err() {
+            dest.fill(0);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        let exhausted = || rand_core::Error::new("fixed random bytes exhausted");
         let end = self
             .position
-            .checked_add(buf.len())
-            .ok_or(AuthError::Random)?;
-        let source = self
-            .bytes
-            .get(self.position..end)
-            .ok_or(AuthError::Random)?;
-        buf.copy_from_slice(source);
+            .checked_add(dest.len())
+            .ok_or_else(exhausted)?;
+        let source = self.bytes.get(self.position..end).ok_or_else(exhausted)?;
+        dest.copy_from_slice(source);
         self.position = end;
         Ok(())
     }
 }
 
-/// GET CHALLENGE (`00 84 00 00 08`, ISO/IEC 7816-4 §11.5.3; PROFILE.md §7
-/// step 1): its answer is `RND.ICC`.
-pub fn get_challenge_command() -> Command {
-    Command::new(0x00, 0x84, 0x00, 0x00, [], Some(RND_LEN))
-        // Never taken: Ne = 8 with no data is always valid.
-        .unwrap_or_else(|_| Command::header(0x00, 0x84, 0x00, 0x00))
+// Test-only: the bytes are whatever the test fixed.
+#[cfg(any(test, feature = "test-util"))]
+impl rand_core::CryptoRng for FixedRandom {}
+
+/// GET CHALLENGE for `RND.ICC` (PROFILE.md §7 step 1).
+pub(crate) fn get_challenge_command() -> Result<Command, ApduError> {
+    commands::get_challenge(RND_LEN)
 }
 
 /// The terminal's half of a mutual authentication in progress: `RND.ICC`,
@@ -259,7 +275,7 @@ impl std::fmt::Debug for Pending {
 pub fn begin(
     keys: &dyn KeyProvider,
     rnd_icc: &[u8],
-    rng: &mut dyn Random,
+    rng: &mut dyn CryptoRngCore,
 ) -> Result<(Command, Pending), AuthError> {
     let rnd_icc: [u8; RND_LEN] = rnd_icc
         .try_into()
@@ -270,8 +286,8 @@ pub fn begin(
         rnd_ifd: [0; RND_LEN],
         k_ifd: [0; KEY_PART_LEN],
     };
-    rng.fill(&mut pending.rnd_ifd)?;
-    rng.fill(&mut pending.k_ifd)?;
+    fill(rng, &mut pending.rnd_ifd)?;
+    fill(rng, &mut pending.k_ifd)?;
 
     let mut s = Zeroizing::new(Vec::with_capacity(CRYPTOGRAM_PLAIN_LEN));
     s.extend_from_slice(&pending.rnd_ifd);
@@ -286,7 +302,7 @@ pub fn begin(
     }
     let m_ifd = keys.mac(&data)?;
     data.extend_from_slice(&m_ifd);
-    let command = Command::new(0x00, 0x82, 0x00, 0x00, data, Some(AUTH_DATA_LEN))
+    let command = commands::mutual_authenticate(data, AUTH_DATA_LEN)
         .map_err(|_| AuthError::Malformed("MUTUAL AUTHENTICATE cannot be encoded"))?;
     Ok((command, pending))
 }
@@ -513,9 +529,9 @@ mod tests {
             begin(&keys(), &h(RND_ICC), &mut short).unwrap_err(),
             AuthError::Random
         );
-        let mut os = OsRandom;
         let mut buf = [0u8; 32];
-        os.fill(&mut buf).unwrap();
+        fill(&mut rand_core::OsRng, &mut buf).unwrap();
+        assert_ne!(buf, [0u8; 32]);
     }
 
     #[test]
@@ -565,8 +581,10 @@ mod tests {
     fn get_challenge_bytes() {
         assert_eq!(
             get_challenge_command()
+                .unwrap()
                 .to_bytes(LengthEncoding::Short)
-                .unwrap(),
+                .unwrap()
+                .to_vec(),
             h("0084000008")
         );
     }

@@ -146,7 +146,7 @@ impl SecretKey {
     }
 
     /// The key bytes. Handle with care.
-    pub fn expose(&self) -> &[u8] {
+    pub(crate) fn expose(&self) -> &[u8] {
         &self.0
     }
 
@@ -332,6 +332,7 @@ pub fn mac(suite: Suite, key: &[u8], data: &[u8]) -> Result<[u8; 8], CryptoError
 }
 
 /// The full 16-byte AES-CMAC (NIST SP 800-38B), for tests and key checks.
+#[cfg(test)]
 pub fn aes_cmac(key: &[u8], data: &[u8]) -> Result<[u8; 16], CryptoError> {
     let tag = match key.len() {
         16 => {

@@ -1,15 +1,17 @@
 //! The top-level error: one variant per layer, each wrapping that layer's own
-//! typed error, plus the few cases a caller branches on directly.
+//! typed error, plus the few cases a caller branches on directly. Every error
+//! type a caller may match on is re-exported here.
 
-use crate::apdu::ApduError;
-use crate::auth::AuthError;
-use crate::crypto::CryptoError;
-use crate::profile::ProfileError;
-use crate::sm::SmError;
+pub use crate::apdu::ApduError;
+pub use crate::auth::AuthError;
+pub use crate::crypto::CryptoError;
+pub use crate::profile::ProfileError;
+pub use crate::sm::SmError;
 use crate::status::StatusWord;
-use crate::tlv::TlvError;
-use crate::transport::TransportError;
-use crate::userid::UserIdError;
+pub use crate::tlv::TlvError;
+pub use crate::trace::TraceError;
+pub use crate::transport::TransportError;
+pub use crate::userid::UserIdError;
 
 /// Everything that can go wrong while talking to a card AP.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +31,13 @@ pub enum Error {
         command: &'static str,
         /// The status word.
         sw: StatusWord,
+    },
+    /// The AP needs mutual authentication, and neither the profile nor the
+    /// caller supplied keys (pass a [`KeyProvider`](crate::KeyProvider)).
+    #[error("AP {ap}: no keys for this AP (the profile holds none and no key provider was given)")]
+    NoKeys {
+        /// The AP (profile name).
+        ap: String,
     },
     /// The AP to read is not on the card (`6A 82` to SELECT).
     #[error("AP {aid} is not on the card")]

@@ -4,43 +4,59 @@
 //! the card's free area — Type C (tap to read), Type A (mutual authentication,
 //! MAC-protected records) and Type D (encrypted binary) — and custom APs, per
 //! the open reference profile (`PROFILE.md`). Everything goes through a
-//! [`transport::Transport`]; the core has no network, no threads and no global
-//! state.
+//! [`Transport`]; the core has no network, no threads and no global state.
+//! Operations emit [`tracing`](https://docs.rs/tracing) spans (`read`,
+//! `list`) and per-APDU debug events with instruction and status word only,
+//! never data, keys or PINs; the core installs no subscriber.
 //!
 //! ```no_run
-//! use cardap::{Profile, Reader};
+//! use cardap::{Card, Profile};
 //! # fn demo(transport: impl cardap::transport::Transport) -> Result<(), cardap::Error> {
 //! let profile = Profile::from_file("library.toml")?;
-//! let mut reader = Reader::new(transport);
-//! let record = reader.read(&profile)?;
-//! println!("user ID {} in {} APDUs", record.user_id, record.apdus);
+//! let mut card = Card::new(transport);
+//! let record = card.read(&profile)?;
+//! println!("user ID {} in {} APDUs", record.user_id(), record.apdus());
+//! for (name, value) in record.fields() {
+//!     println!("{name}: {value}");
+//! }
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod ap;
-pub mod apdu;
-pub mod atr;
-pub mod auth;
-pub mod crypto;
+mod ap;
+mod apdu;
+mod atr;
+mod auth;
+mod card;
+pub(crate) mod commands;
+mod crypto;
 pub mod error;
-pub mod fields;
-#[cfg(feature = "json")]
-pub mod json;
+mod fields;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod profile;
-pub mod session;
-pub mod sm;
-pub mod status;
-pub mod tlv;
+mod record;
+mod session;
+mod sm;
+mod status;
+#[cfg(test)]
+mod tests;
+mod tlv;
 pub mod trace;
 pub mod transport;
-pub mod userid;
+mod userid;
 
-pub use ap::{ApRecord, DirEntry, Reader};
+pub use ap::DirEntry;
+pub use auth::{KeyProvider, StaticKeys};
+pub use card::{Card, LengthMode};
+pub use crypto::{SecretKey, Suite};
 pub use error::{Error, Result};
 pub use profile::{ApType, Profile};
+pub use record::ApRecord;
 pub use status::StatusWord;
+pub use transport::{Transport, TransportError};
 pub use userid::UserId;

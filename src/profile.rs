@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::auth::{AuthError, StaticKeys};
 use crate::crypto::{SecretKey, Suite};
 use crate::sm::SmMode;
 
@@ -116,13 +117,14 @@ pub enum FieldSource {
 
 /// One `[[field]]`: a named, decoded info field.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldSpec {
     /// Output name.
-    pub name: String,
+    name: String,
     /// Where the bytes come from.
-    pub source: FieldSource,
+    source: FieldSource,
     /// How they are decoded.
-    pub encoding: Encoding,
+    encoding: Encoding,
 }
 
 /// The kind of EF a custom read step reads.
@@ -145,28 +147,100 @@ pub enum FileRef {
 
 /// One `[[read]]` step of a custom AP.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReadStep {
     /// Name used in the output and by `[[field]]` sources.
-    pub name: String,
+    name: String,
     /// The EF.
-    pub file: FileRef,
+    file: FileRef,
     /// Binary or records.
-    pub kind: ReadKind,
+    kind: ReadKind,
     /// Where a 13-byte user ID sits in this step's output, if it holds one.
-    pub user_id_offset: Option<usize>,
+    user_id_offset: Option<usize>,
 }
 
 /// The `[auth]` table: suite, keys, secure-messaging mode.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct AuthConfig {
     /// The cipher suite.
-    pub suite: Suite,
+    suite: Suite,
     /// `K_enc`, when the profile holds it (by value or environment variable).
-    pub k_enc: Option<SecretKey>,
+    k_enc: Option<SecretKey>,
     /// `K_mac`, likewise.
-    pub k_mac: Option<SecretKey>,
+    k_mac: Option<SecretKey>,
     /// MAC mode (Type A) or encryption mode (Type D); custom APs choose.
-    pub mode: SmMode,
+    mode: SmMode,
+}
+
+impl FieldSpec {
+    /// Output name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the bytes come from.
+    pub fn source(&self) -> &FieldSource {
+        &self.source
+    }
+
+    /// How they are decoded.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+}
+
+impl ReadStep {
+    /// Name used in the output and by `[[field]]` sources.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The EF.
+    pub fn file(&self) -> FileRef {
+        self.file
+    }
+
+    /// Binary or records.
+    pub fn kind(&self) -> ReadKind {
+        self.kind
+    }
+
+    /// Where a 13-byte user ID sits in this step's output, if it holds one.
+    pub fn user_id_offset(&self) -> Option<usize> {
+        self.user_id_offset
+    }
+}
+
+impl AuthConfig {
+    /// The cipher suite.
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// Whether the profile holds both keys (by value or environment
+    /// variable); otherwise a key provider must supply them.
+    pub fn has_keys(&self) -> bool {
+        self.k_enc.is_some() && self.k_mac.is_some()
+    }
+
+    /// Whether secure messaging encrypts (Type D; custom `sm = "encrypt"`) or
+    /// only MACs (Type A; custom `sm = "mac"`).
+    pub fn encrypts(&self) -> bool {
+        self.mode == SmMode::Encrypt
+    }
+
+    pub(crate) fn mode(&self) -> SmMode {
+        self.mode
+    }
+
+    /// The profile's keys, as a key holder, when it has both.
+    pub(crate) fn static_keys(&self) -> Option<Result<StaticKeys, AuthError>> {
+        match (&self.k_enc, &self.k_mac) {
+            (Some(e), Some(m)) => Some(StaticKeys::new(self.suite, e.clone(), m.clone())),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Debug for AuthConfig {
@@ -188,22 +262,23 @@ impl std::fmt::Debug for AuthConfig {
 
 /// A validated profile.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Profile {
     /// The profile's name (reported as `name`).
-    pub name: String,
+    name: String,
     /// The AP type.
-    pub kind: ApType,
+    kind: ApType,
     /// The AP's AID.
-    pub aid: Vec<u8>,
+    aid: Vec<u8>,
     /// `Some(false)` forbids extended-length APDUs (readers that cannot carry
     /// them); `None` decides from the ATR.
-    pub extended_length: Option<bool>,
+    extended_length: Option<bool>,
     /// Authentication, for A, D and (optionally) custom APs.
-    pub auth: Option<AuthConfig>,
+    auth: Option<AuthConfig>,
     /// Decoded fields.
-    pub fields: Vec<FieldSpec>,
+    fields: Vec<FieldSpec>,
     /// Custom read steps.
-    pub reads: Vec<ReadStep>,
+    reads: Vec<ReadStep>,
 }
 
 #[derive(Deserialize)]
@@ -304,6 +379,43 @@ pub const TYPE_D_FILE_LEN: usize = 255;
 pub const USER_ID_LEN: usize = 13;
 
 impl Profile {
+    /// The profile's name (reported as `name`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The AP type.
+    pub fn ap_type(&self) -> ApType {
+        self.kind
+    }
+
+    /// The AP's AID.
+    pub fn aid(&self) -> &[u8] {
+        &self.aid
+    }
+
+    /// `Some(false)` forbids extended-length APDUs (readers that cannot carry
+    /// them); `Some(true)` uses them whatever the ATR says; `None` decides
+    /// from the ATR.
+    pub fn extended_length(&self) -> Option<bool> {
+        self.extended_length
+    }
+
+    /// Authentication, for A, D and (optionally) custom APs.
+    pub fn auth(&self) -> Option<&AuthConfig> {
+        self.auth.as_ref()
+    }
+
+    /// The `[[field]]` entries, in the file's order.
+    pub fn fields(&self) -> &[FieldSpec] {
+        &self.fields
+    }
+
+    /// A custom AP's `[[read]]` steps, in the file's order.
+    pub fn reads(&self) -> &[ReadStep] {
+        &self.reads
+    }
+
     /// Reads and validates a profile file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ProfileError> {
         let path = path.as_ref();

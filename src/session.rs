@@ -3,8 +3,12 @@
 //! extended-length decision (PROFILE.md §1), plus the secure channel of the
 //! current selection.
 
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
 use crate::apdu::{Command, LengthEncoding, MAX_SHORT_NC, MAX_SHORT_NE, Response};
-use crate::auth::{self, KeyProvider, Random};
+use crate::auth::{self, KeyProvider};
+use crate::commands::{self, Effect};
 use crate::error::{Error, Result};
 use crate::sm::{SecureChannel, SmError, SmMode};
 use crate::status::StatusWord;
@@ -14,10 +18,11 @@ use crate::transport::{Transport, TransportError};
 /// pieces, bounded so a misbehaving card cannot keep a reader looping.
 const MAX_GET_RESPONSE: usize = 260;
 
-/// Whether an instruction only reads, so that a `6Cxx` resend cannot change the
-/// card's state twice (a VERIFY is never resent).
-fn is_read(ins: u8) -> bool {
-    matches!(ins, 0xB0 | 0xB1 | 0xB2 | 0xB3 | 0xCA | 0xCB | 0xC0)
+/// Whether the card said it did not execute a command: a checking error,
+/// `SW1` `67`–`6F` (ISO/IEC 7816-4 §5.6, table 6). Warnings (`62`, `63`) and
+/// execution errors (`64`, `65`, `66`) may follow a change of state.
+fn not_executed(sw: StatusWord) -> bool {
+    matches!(sw.to_bytes(), [0x67..=0x6F, _])
 }
 
 /// An extended APDU refused by the card (`67 00` without data) or by the
@@ -39,11 +44,12 @@ fn refused_extended(resp: Result<Response>) -> Result<Response> {
 }
 
 /// A conversation with the card inside one transaction.
-pub struct Session<'t> {
+pub(crate) struct Session<'t> {
     transport: &'t mut dyn Transport,
     extended: bool,
     apdus: usize,
     channel: Option<SecureChannel>,
+    persistent_sent: bool,
 }
 
 impl std::fmt::Debug for Session<'_> {
@@ -52,6 +58,7 @@ impl std::fmt::Debug for Session<'_> {
             .field("extended", &self.extended)
             .field("apdus", &self.apdus)
             .field("secure_channel", &self.channel.is_some())
+            .field("persistent_sent", &self.persistent_sent)
             .finish()
     }
 }
@@ -59,44 +66,67 @@ impl std::fmt::Debug for Session<'_> {
 impl<'t> Session<'t> {
     /// A session over `transport`; `extended` says whether extended-length
     /// APDUs may be sent.
-    pub fn new(transport: &'t mut dyn Transport, extended: bool) -> Self {
+    pub(crate) fn new(transport: &'t mut dyn Transport, extended: bool) -> Self {
         Self {
             transport,
             extended,
             apdus: 0,
             channel: None,
+            persistent_sent: false,
         }
     }
 
+    /// Whether a command that changes persistent card state (an
+    /// [`Effect::Persistent`] instruction) may have been executed: it was
+    /// sent, and the card did not answer it with a checking error (`67`–`6F`,
+    /// "not executed"). A lost answer counts as executed.
+    pub(crate) fn persistent_sent(&self) -> bool {
+        self.persistent_sent
+    }
+
     /// Whether extended-length APDUs are in use.
-    pub fn extended(&self) -> bool {
+    pub(crate) fn extended(&self) -> bool {
         self.extended
     }
 
     /// Command APDUs sent so far (GET RESPONSE and resends included).
-    pub fn apdu_count(&self) -> usize {
+    pub(crate) fn apdu_count(&self) -> usize {
         self.apdus
     }
 
     /// Whether a secure channel is open.
-    pub fn has_channel(&self) -> bool {
+    pub(crate) fn has_channel(&self) -> bool {
         self.channel.as_ref().is_some_and(SecureChannel::is_open)
-    }
-
-    /// Drops the secure channel (its keys are zeroized).
-    pub fn close_channel(&mut self) {
-        self.channel = None;
     }
 
     fn exchange(&mut self, bytes: &[u8]) -> Result<Response> {
         self.apdus += 1;
-        let raw = self.transport.transmit(bytes).inspect_err(|e| {
-            // Any security state on the card is gone with it.
-            if e.loses_card_state() {
-                self.channel = None;
+        let ins = bytes.get(1).copied().unwrap_or_default();
+        let persistent = commands::properties(ins).effect == Effect::Persistent;
+        let raw = self.transport.transmit(bytes).map(Zeroizing::new);
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(e) => {
+                tracing::debug!(ins = %format_args!("{ins:02X}"), error = %e, "APDU");
+                // Any security state on the card is gone with it.
+                if e.loses_card_state() {
+                    self.channel = None;
+                }
+                self.persistent_sent |= persistent;
+                return Err(e.into());
             }
-        })?;
-        Ok(Response::parse(&raw)?)
+        };
+        let response = Response::parse(&raw);
+        if persistent {
+            self.persistent_sent |= !response.as_ref().is_ok_and(|r| not_executed(r.sw));
+        }
+        let response = response?;
+        tracing::debug!(
+            ins = %format_args!("{ins:02X}"),
+            sw = %format_args!("{:04X}", response.sw.to_u16()),
+            "APDU"
+        );
+        Ok(response)
     }
 
     /// Sends a plain command and returns the card's final response, whatever
@@ -105,13 +135,13 @@ impl<'t> Session<'t> {
     /// length by command chaining. An extended APDU that the card or reader
     /// refuses gives [`Error::ExtendedRejected`]. A plain command ends any
     /// secure channel, on the card as here (ICAO 9303 Part 11 §9.8).
-    pub fn transmit(&mut self, cmd: &Command) -> Result<Response> {
+    pub(crate) fn transmit(&mut self, cmd: &Command) -> Result<Response> {
         if cmd.ins != 0xC0 {
             self.channel = None;
         }
         let first = self.send_once(cmd)?;
         let resp = match first.sw {
-            StatusWord::WrongLe(n) if is_read(cmd.ins) => {
+            StatusWord::WrongLe(n) if commands::properties(cmd.ins).is_read() => {
                 let ne = if n == 0 { 256 } else { usize::from(n) };
                 self.send_once(&cmd.with_ne(Some(ne))?)?
             }
@@ -184,7 +214,7 @@ impl<'t> Session<'t> {
                 });
             }
             let ne = if n == 0 { 256 } else { usize::from(n) };
-            let get = Command::new(0x00, 0xC0, 0x00, 0x00, Vec::new(), Some(ne))?;
+            let get = commands::get_response(ne)?;
             let next = self.exchange(&get.to_bytes(LengthEncoding::Short)?)?;
             let mut data = std::mem::take(&mut resp.data);
             data.extend_from_slice(&next.data);
@@ -194,7 +224,7 @@ impl<'t> Session<'t> {
     }
 
     /// Sends a command and requires `90 00` (or the `62 82` end-of-file warning).
-    pub fn transmit_ok(&mut self, cmd: &Command, name: &'static str) -> Result<Response> {
+    pub(crate) fn transmit_ok(&mut self, cmd: &Command, name: &'static str) -> Result<Response> {
         let resp = self.transmit(cmd)?;
         if resp.sw.is_success() {
             Ok(resp)
@@ -208,9 +238,9 @@ impl<'t> Session<'t> {
 
     /// SELECT by DF name (`00 A4 04 0C Lc AID`, PROFILE.md §2). Ends any
     /// secure channel. An unknown AID is [`Error::ApNotFound`].
-    pub fn select_aid(&mut self, aid: &[u8]) -> Result<()> {
+    pub(crate) fn select_aid(&mut self, aid: &[u8]) -> Result<()> {
         self.channel = None;
-        let cmd = Command::new(0x00, 0xA4, 0x04, 0x0C, aid, None)?;
+        let cmd = commands::select_df_name(aid)?;
         let resp = self.transmit(&cmd)?;
         match resp.sw {
             StatusWord::Success => Ok(()),
@@ -225,8 +255,8 @@ impl<'t> Session<'t> {
     }
 
     /// SELECT of an EF by file ID under the current DF (`00 A4 02 0C 02 FID`).
-    pub fn select_file(&mut self, fid: [u8; 2]) -> Result<()> {
-        let cmd = Command::new(0x00, 0xA4, 0x02, 0x0C, fid, None)?;
+    pub(crate) fn select_file(&mut self, fid: [u8; 2]) -> Result<()> {
+        let cmd = commands::select_ef(fid)?;
         let resp = self.protected_or_plain(&cmd, "SELECT EF")?;
         if resp.sw == StatusWord::Success {
             Ok(())
@@ -240,14 +270,14 @@ impl<'t> Session<'t> {
 
     /// GET CHALLENGE and MUTUAL AUTHENTICATE (PROFILE.md §7); on success the
     /// session holds a secure channel in `mode`.
-    pub fn authenticate(
+    pub(crate) fn authenticate(
         &mut self,
         keys: &dyn KeyProvider,
-        rng: &mut dyn Random,
+        rng: &mut dyn CryptoRngCore,
         mode: SmMode,
     ) -> Result<()> {
         self.channel = None;
-        let challenge = self.transmit_ok(&auth::get_challenge_command(), "GET CHALLENGE")?;
+        let challenge = self.transmit_ok(&auth::get_challenge_command()?, "GET CHALLENGE")?;
         let (cmd, pending) = auth::begin(keys, &challenge.data, rng)?;
         let resp = self.transmit(&cmd)?;
         let channel = auth::finish(keys, pending, &resp, mode)?;
@@ -258,7 +288,7 @@ impl<'t> Session<'t> {
     /// Sends `cmd` under secure messaging and returns the verified plain
     /// response (any status word). Every integrity failure closes the channel
     /// and returns no data.
-    pub fn transmit_protected(&mut self, cmd: &Command) -> Result<Response> {
+    pub(crate) fn transmit_protected(&mut self, cmd: &Command) -> Result<Response> {
         let encoding = if self.extended {
             LengthEncoding::Extended
         } else {
@@ -307,7 +337,11 @@ impl<'t> Session<'t> {
     }
 
     /// Sends `cmd` protected when a channel is open, in the clear otherwise.
-    pub fn protected_or_plain(&mut self, cmd: &Command, _name: &'static str) -> Result<Response> {
+    pub(crate) fn protected_or_plain(
+        &mut self,
+        cmd: &Command,
+        _name: &'static str,
+    ) -> Result<Response> {
         if self.has_channel() {
             self.transmit_protected(cmd)
         } else {

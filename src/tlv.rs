@@ -175,12 +175,14 @@ pub fn push_ber(out: &mut Vec<u8>, tag: u32, value: &[u8]) -> Result<(), TlvErro
 }
 
 /// Encodes one BER-TLV object (tag of 1–3 bytes as an integer).
+#[cfg(test)]
 pub fn encode_ber(tag: u32, value: &[u8]) -> Result<Vec<u8>, TlvError> {
     let mut out = Vec::with_capacity(value.len() + 6);
     push_ber(&mut out, tag, value)?;
     Ok(out)
 }
 
+#[cfg(any(test, feature = "fuzzing"))]
 fn simple_object(input: &[u8]) -> IResult<&[u8], Tlv<'_>, NomErr<'_>> {
     let (rest, tag) = be_u8(input)?;
     let (rest, first) = be_u8(rest)?;
@@ -201,6 +203,7 @@ fn simple_object(input: &[u8]) -> IResult<&[u8], Tlv<'_>, NomErr<'_>> {
 
 /// Parses one simple-TLV object (one-byte tag; one-byte length, or `FF` and two
 /// bytes).
+#[cfg(any(test, feature = "fuzzing"))]
 pub fn parse_simple(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), TlvError> {
     simple_object(input)
         .map(|(rest, tlv)| (tlv, rest))

@@ -25,6 +25,7 @@
 use std::fmt::Write as _;
 
 use crate::apdu::Command;
+use crate::commands;
 use crate::transport::{Transport, TransportError};
 
 /// What a recorder hides.
@@ -202,10 +203,11 @@ fn redact_command(bytes: &[u8], policy: Redaction) -> (Vec<Segment>, bool) {
         }
         return (segs, true);
     };
-    let protected = cmd.cla & 0x0C != 0 && cmd.cla & 0x80 == 0;
-    let secret_data =
-        protected || matches!(cmd.ins, 0x20 | 0x24 | 0x2C | 0x82 | 0x88 | 0x86 | 0x87);
-    let secret_response = protected || matches!(cmd.ins, 0x82 | 0x88 | 0x86 | 0x87);
+    // What is secret is a property of the command (crate::commands).
+    let protected = commands::is_protected_class(cmd.cla);
+    let properties = commands::properties(cmd.ins);
+    let secret_data = protected || properties.secret_data();
+    let secret_response = protected || properties.secret_response();
     if !secret_data || cmd.data().is_empty() {
         return (vec![Segment::Clear(bytes.to_vec())], secret_response);
     }
@@ -255,7 +257,7 @@ impl std::fmt::Debug for RecordState {
 impl RecordState {
     fn record(&mut self, command: &[u8], result: &Result<Vec<u8>, TransportError>) {
         let (segs, mut secret) = redact_command(command, self.policy);
-        let is_get_response = command.get(1) == Some(&0xC0);
+        let is_get_response = command.get(1) == Some(&commands::ins::GET_RESPONSE);
         if is_get_response && self.continuing_secret && self.policy == Redaction::Secrets {
             secret = true;
         }

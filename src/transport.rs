@@ -102,6 +102,13 @@ pub trait Transport: AsDynTransport {
     }
 }
 
+/// Checks that `bytes` are one well-formed command APDU (ISO/IEC 7816-4 §5.1:
+/// cases 1–4, short or extended length), for tools that send raw APDUs
+/// through [`Transport::transmit`].
+pub fn check_command_apdu(bytes: &[u8]) -> Result<(), crate::error::ApduError> {
+    crate::apdu::Command::parse(bytes).map(|_| ())
+}
+
 /// Upcast to `dyn Transport`; implemented for every sized transport.
 pub trait AsDynTransport {
     /// `self` as a trait object.

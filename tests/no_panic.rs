@@ -3,11 +3,10 @@
 //! random bytes.
 #![cfg(test)]
 
-use cardap::apdu::{Command, Response};
-use cardap::auth::FixedRandom;
+use cardap::fuzzing;
 use cardap::profile::Encoding;
 use cardap::transport::{Transport, TransportError};
-use cardap::{Profile, Reader, UserId, atr, fields, tlv, trace::Trace};
+use cardap::{Card, Profile, UserId, trace::Trace};
 use proptest::prelude::*;
 
 /// A card that answers each command with the next scripted byte string.
@@ -63,21 +62,37 @@ proptest! {
 
     #[test]
     fn byte_parsers(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let _ = Command::parse(&bytes);
-        let _ = Response::parse(&bytes);
-        let _ = tlv::parse_ber_all(&bytes);
-        let _ = tlv::parse_simple(&bytes);
-        let _ = atr::supports_extended_length(&bytes);
+        // A command that parses encodes back to the same bytes.
+        if let Ok(again) = fuzzing::command_apdu(&bytes) {
+            prop_assert_eq!(again, bytes.clone());
+        }
+        let _ = fuzzing::response_apdu(&bytes);
+        let _ = fuzzing::ber_tlv(&bytes);
+        let _ = fuzzing::simple_tlv(&bytes);
+        let _ = fuzzing::atr_supports_extended(&bytes);
+        let _ = fuzzing::atr_historical_bytes(&bytes);
         let _ = UserId::parse(&bytes);
         for e in [Encoding::Ascii, Encoding::Utf8, Encoding::ShiftJis, Encoding::Bcd, Encoding::Hex] {
-            let _ = fields::decode(e, &bytes);
+            let _ = fuzzing::decode_field(e, &bytes);
+        }
+        let _ = fuzzing::ef_dir(std::slice::from_ref(&bytes));
+        for text in PROFILES {
+            let profile = Profile::from_toml_str(text).unwrap();
+            let _ = fuzzing::type_a(&profile, &bytes);
+            let _ = fuzzing::type_c(&profile, &bytes);
+            let _ = fuzzing::type_d(&profile, &bytes);
+        }
+        for suite in [cardap::Suite::TripleDes, cardap::Suite::Aes128, cardap::Suite::Aes256] {
+            let (k, ssc) = (vec![1; suite.key_len()], vec![0; suite.ssc_len()]);
+            let _ = fuzzing::sm_unwrap(suite, &k, &k, &ssc, true, &bytes);
+            let _ = fuzzing::sm_unwrap(suite, &k, &k, &ssc, false, &bytes);
         }
     }
 
     #[test]
     fn text_parsers(text in ".{0,400}") {
         let _ = Trace::parse(&text);
-        let _ = Profile::from_toml_str(&text);
+        let _ = fuzzing::profile(&text);
     }
 
     #[test]
@@ -89,11 +104,11 @@ proptest! {
         let profile = Profile::from_toml_str(PROFILES[which]).unwrap();
         let atr = if extended { "3B858101807394014023" } else { "3B858101807394010063" };
         let card = Garbage { answers, atr: hex::decode(atr).unwrap() };
-        let mut reader = Reader::new(card).with_random(Box::new(FixedRandom::new(vec![7; 48])));
+        let mut reader = Card::new(card).with_random(vec![7; 48]);
         // Whatever comes back, it is a value or a typed error, never a panic;
         // and no authenticated AP is returned from random answers.
         if let Ok(rec) = reader.read(&profile) {
-            prop_assert!(matches!(rec.kind, cardap::ApType::C | cardap::ApType::Custom));
+            prop_assert!(matches!(rec.ap_type(), cardap::ApType::C | cardap::ApType::Custom));
         }
         let _ = reader.list();
     }
@@ -116,12 +131,12 @@ fn genuine_sessions() -> Vec<(Profile, cardap::trace::Trace, cardap::ApRecord)> 
             .unwrap()
             .with_fixed_random(vec![0x5A; 24]);
         let mode = if extended {
-            cardap::ap::LengthMode::Auto
+            cardap::LengthMode::Auto
         } else {
-            cardap::ap::LengthMode::Short
+            cardap::LengthMode::Short
         };
-        let mut reader = Reader::new(Recorder::new(card, Redaction::None))
-            .with_random(Box::new(FixedRandom::new(vec![0xA5; 24])))
+        let mut reader = Card::new(Recorder::new(card, Redaction::None))
+            .with_random(vec![0xA5; 24])
             .with_length_mode(mode);
         let rec = reader.read(&profile).unwrap();
         out.push((profile, reader.into_transport().finish().1, rec));
@@ -170,9 +185,9 @@ proptest! {
                     bytes[len - 2..].copy_from_slice(&sw);
                 }
             }
-            let mut reader = Reader::new(cardap::trace::Replay::new(trace))
-                .with_random(Box::new(FixedRandom::new(vec![0xA5; 24])))
-                .with_length_mode(if which % 2 == 0 { cardap::ap::LengthMode::Auto } else { cardap::ap::LengthMode::Short });
+            let mut reader = Card::new(cardap::trace::Replay::new(trace))
+                .with_random(vec![0xA5; 24])
+                .with_length_mode(if which % 2 == 0 { cardap::LengthMode::Auto } else { cardap::LengthMode::Short });
             if let Ok(rec) = reader.read(profile) {
                 prop_assert_eq!(&rec, genuine);
             }

@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cardap::apdu::Command;
 use cardap::pcsc::{PcscOptions, PcscTransport, ReaderMonitor};
 use cardap::transport::{Transport, TransportError};
 use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
@@ -49,11 +48,25 @@ impl CardSide for TestCard {
             data.extend_from_slice(&OK);
             data
         };
-        match (apdu, Command::parse(apdu)) {
-            ([0x00, 0xA4, 0x04, 0x0C, ..], _) => OK.to_vec(),
-            ([0x80, 0xCA, ..], Ok((command, _))) => ok(command.data().to_vec()),
-            ([0x80, 0xCB, ..], Ok((command, _))) => {
-                ok(pattern(command.ne().unwrap_or(0).min(65_533)))
+        match apdu {
+            [0x00, 0xA4, 0x04, 0x0C, ..] => OK.to_vec(),
+            // Case 3: short `Lc data` or extended `00 Lc1 Lc2 data`.
+            [0x80, 0xCA, _, _, 0, hi, lo, data @ ..]
+                if data.len() == usize::from(u16::from_be_bytes([*hi, *lo])) =>
+            {
+                ok(data.to_vec())
+            }
+            [0x80, 0xCA, _, _, lc, data @ ..] if data.len() == usize::from(*lc) => {
+                ok(data.to_vec())
+            }
+            // Case 2: short `Le` (00: 256) or extended `00 Le1 Le2` (00 00: 65 536).
+            [0x80, 0xCB, _, _, le] => ok(pattern(if *le == 0 { 256 } else { usize::from(*le) })),
+            [0x80, 0xCB, _, _, 0, hi, lo] => {
+                let ne = match u16::from_be_bytes([*hi, *lo]) {
+                    0 => 65_536,
+                    n => usize::from(n),
+                };
+                ok(pattern(ne.min(65_533)))
             }
             _ => vec![0x6D, 0x00],
         }
@@ -69,11 +82,18 @@ fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 251) as u8).collect()
 }
 
+/// `80 CA 00 00 Lc data`, in extended form when the data need it.
 fn echo(data: &[u8]) -> Vec<u8> {
-    Command::new(0x80, 0xCA, 0x00, 0x00, data.to_vec(), None)
-        .unwrap()
-        .to_bytes_auto()
-        .unwrap()
+    let mut apdu = vec![0x80, 0xCA, 0x00, 0x00];
+    match u8::try_from(data.len()) {
+        Ok(n) => apdu.push(n),
+        Err(_) => {
+            apdu.push(0);
+            apdu.extend_from_slice(&u16::try_from(data.len()).unwrap().to_be_bytes());
+        }
+    }
+    apdu.extend_from_slice(data);
+    apdu
 }
 
 /// A virtual card served through vpcd for the length of one test.
@@ -381,7 +401,7 @@ fn unknown_reader_is_reader_unavailable() {
 #[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
 fn a_read_costs_only_its_transaction_and_transmits() {
     use cardap::pcsc::PcscCalls;
-    use cardap::{Profile, Reader};
+    use cardap::{Card as Reader, Profile};
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let card = cardap_sim::VirtualCard::from_file(demo.join("cards/demo.toml")).unwrap();
     let h = Harness::serving(card);
@@ -399,10 +419,10 @@ fn a_read_costs_only_its_transaction_and_transmits() {
                 let spent = reader.transport().calls().since(&before);
                 let mut expected = PcscCalls::default();
                 expected.begin_transaction = 1;
-                expected.transmit = record.apdus as u64;
+                expected.transmit = record.apdus() as u64;
                 expected.end_transaction = 1;
-                assert_eq!(spent, expected, "{} extended={extended}", profile.name);
-                assert_eq!(spent.total(), record.apdus as u64 + 2);
+                assert_eq!(spent, expected, "{} extended={extended}", profile.name());
+                assert_eq!(spent.total(), record.apdus() as u64 + 2);
             }
         }
     }
@@ -417,12 +437,12 @@ fn a_read_costs_only_its_transaction_and_transmits() {
     let spent = reader.transport().calls().since(&before);
     assert_eq!(spent.reconnect, 1, "{spent:?}");
     assert_eq!(spent.status, 1, "{spent:?}");
-    assert_eq!(spent.transmit, record.apdus as u64, "{spent:?}");
+    assert_eq!(spent.transmit, record.apdus() as u64, "{spent:?}");
     let before = reader.transport().calls();
     let record = reader.read(&profile).unwrap();
     assert_eq!(
         reader.transport().calls().since(&before).total(),
-        record.apdus as u64 + 2
+        record.apdus() as u64 + 2
     );
 }
 
@@ -464,7 +484,7 @@ impl CardSide for ResetAt {
 #[test]
 #[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
 fn a_reset_at_every_apdu_gives_a_typed_error_or_the_same_data_then_reads_again() {
-    use cardap::{Profile, Reader};
+    use cardap::{Card as Reader, Profile};
     let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let countdown = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let card = cardap_sim::VirtualCard::from_file(examples.join("cards/demo.toml")).unwrap();
@@ -476,12 +496,13 @@ fn a_reset_at_every_apdu_gives_a_typed_error_or_the_same_data_then_reads_again()
         let profile = Profile::from_file(examples.join(format!("profiles/{name}.toml"))).unwrap();
         let mut reader = Reader::new(h.connect());
         let clean = reader.read(&profile).unwrap();
-        for k in 1..=clean.apdus {
+        for k in 1..=clean.apdus() {
             countdown.store(k, Ordering::SeqCst);
             match reader.read(&profile) {
-                Ok(mut rec) => {
-                    rec.apdus = clean.apdus;
-                    assert_eq!(rec, clean, "{name} k={k}: other data");
+                Ok(rec) => {
+                    assert_eq!(rec.user_id(), clean.user_id(), "{name} k={k}: other data");
+                    assert!(rec.info().eq(clean.info()), "{name} k={k}: other data");
+                    assert_eq!(rec.data(), clean.data(), "{name} k={k}: other data");
                 }
                 Err(e) => assert!(!e.to_string().is_empty()),
             }
@@ -489,7 +510,7 @@ fn a_reset_at_every_apdu_gives_a_typed_error_or_the_same_data_then_reads_again()
             let again = reader
                 .read(&profile)
                 .unwrap_or_else(|e| panic!("{name} after a reset at k={k}: {e}"));
-            assert_eq!(again.user_id, clean.user_id);
+            assert_eq!(again.user_id(), clean.user_id());
         }
     }
 }

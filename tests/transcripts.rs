@@ -6,9 +6,8 @@
 
 mod common;
 
-use cardap::auth::FixedRandom;
 use cardap::trace::{Exchange, Replay, Segment, Trace};
-use cardap::{ApType, Profile, Reader};
+use cardap::{ApType, Card, Profile};
 use common::{profile_for, s, vectors};
 
 fn trace_of(t: &serde_json::Value) -> Trace {
@@ -43,16 +42,15 @@ fn every_transcript_replays_on_the_reader() {
             .unwrap(),
             None => Vec::new(),
         };
-        let mut reader =
-            Reader::new(Replay::new(trace_of(t))).with_random(Box::new(FixedRandom::new(random)));
+        let mut reader = Card::new(Replay::new(trace_of(t))).with_random(random);
         let rec = reader
             .read(&profile)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let result = &t["result"];
-        assert_eq!(rec.user_id.as_str(), s(result, "user_id"), "{name}");
-        assert_eq!(hex::encode_upper(&rec.aid), s(result, "aid"), "{name}");
+        assert_eq!(rec.user_id().as_str(), s(result, "user_id"), "{name}");
+        assert_eq!(hex::encode_upper(rec.aid()), s(result, "aid"), "{name}");
         assert_eq!(
-            rec.apdus as u64,
+            rec.apdus() as u64,
             result["apdus"].as_u64().unwrap(),
             "{name}"
         );
@@ -60,18 +58,18 @@ fn every_transcript_replays_on_the_reader() {
             reader.transport().finished(),
             "{name}: not every exchange was played"
         );
-        match rec.kind {
+        match rec.ap_type() {
             ApType::D => assert_eq!(
-                hex::encode_upper(rec.data.unwrap()),
+                hex::encode_upper(rec.data().unwrap()),
                 s(result, "data"),
                 "{name}"
             ),
             _ => {
                 let info = result["info"].as_object().unwrap();
-                assert_eq!(rec.info.len(), info.len(), "{name}");
+                assert_eq!(rec.info().len(), info.len(), "{name}");
                 for (k, val) in info {
                     assert_eq!(
-                        hex::encode_upper(&rec.info[k]),
+                        hex::encode_upper(rec.info_value(k).unwrap()),
                         val.as_str().unwrap(),
                         "{name} {k}"
                     );
@@ -104,8 +102,7 @@ fn a_tampered_transcript_returns_no_data() {
         {
             b[5] ^= 0x01;
         }
-        let mut reader =
-            Reader::new(Replay::new(trace)).with_random(Box::new(FixedRandom::new(random)));
+        let mut reader = Card::new(Replay::new(trace)).with_random(random);
         let err = reader.read(&profile).expect_err(name);
         assert!(
             matches!(err, cardap::Error::SecureMessaging(_)),

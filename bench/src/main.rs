@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use cardap::pcsc::{PcscCalls, PcscTransport};
 use cardap::trace::{Recorder, Redaction, Segment, Trace};
-use cardap::{Profile, Reader};
+use cardap::{Card as Reader, Profile};
 use cardap_sim::VirtualCard;
 use cardap_sim::vpcd::VpcdServer;
 
@@ -301,7 +301,7 @@ fn e2e(o: &Opts) -> Res<()> {
                 floor.read()?;
                 f_times.push(t.elapsed().as_secs_f64() * 1e6);
                 let t = Instant::now();
-                cardap_apdus = card.read(&profile)?.apdus;
+                cardap_apdus = card.read(&profile)?.apdus();
                 c_times.push(t.elapsed().as_secs_f64() * 1e6);
             }
             let calls = card.transport().calls().since(&calls_before);
@@ -484,20 +484,17 @@ fn watch_latency(o: &Opts) -> Res<()> {
 /// I/O): cardap's own instructions, for `valgrind --tool=callgrind`
 /// (scripts/callgrind.sh).
 fn replay(o: &Opts) -> Res<()> {
-    use cardap::auth::FixedRandom;
     use cardap::trace::Replay;
     const HOST_RANDOM: [u8; 24] = [0x11; 24];
     let profile = Profile::from_file(o.get("profile")?)?;
     let count = o.count("count", 100)?;
     let card = VirtualCard::from_file(o.or("card", "bench/card.toml"))?
         .with_fixed_random(CARD_RANDOM.to_vec());
-    let mut r = Reader::new(Recorder::new(card, Redaction::None))
-        .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())));
+    let mut r = Reader::new(Recorder::new(card, Redaction::None)).with_random(HOST_RANDOM.to_vec());
     r.read(&profile)?;
     let trace = r.into_transport().finish().1;
     for _ in 0..count {
-        let mut reader = Reader::new(Replay::new(trace.clone()))
-            .with_random(Box::new(FixedRandom::new(HOST_RANDOM.to_vec())));
+        let mut reader = Reader::new(Replay::new(trace.clone())).with_random(HOST_RANDOM.to_vec());
         reader.read(&profile)?;
     }
     Ok(())

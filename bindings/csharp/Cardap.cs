@@ -41,6 +41,7 @@ namespace Cardap
         AuthFailed = 400,
         SecureMessaging = 401,
         Crypto = 402,
+        NoKeys = 403,
         Malformed = 500,
         InvalidUserId = 501,
         Tlv = 502,

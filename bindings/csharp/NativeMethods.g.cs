@@ -654,6 +654,11 @@ namespace Cardap.Native
         /// </summary>
         Crypto = 402,
         /// <summary>
+        ///  The AP needs mutual authentication and neither the profile nor the
+        ///  caller supplied keys.
+        /// </summary>
+        NoKeys = 403,
+        /// <summary>
         ///  Data read from the AP are malformed.
         /// </summary>
         Malformed = 500,

@@ -6,46 +6,79 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use cardap::ap::{LengthMode, Reader};
 use cardap::trace::{Recorder, Redaction};
 use cardap::transport::Transport;
+use cardap::{Card, LengthMode};
 use cardap::{Profile, Result as CardResult};
 use cardap_sim::VirtualCard;
 use serde_json::json;
 
+use crate::error::{CliError, CliResult};
 use crate::{OutputOpts, Source};
 
+/// The most reads `bench` takes: enough for any measurement, small enough that
+/// the sample buffer stays a few tens of MiB.
+pub const MAX_BENCH_COUNT: u64 = 10_000_000;
+
 /// Opens the card a command names: a virtual card, or a PC/SC reader.
-pub fn open(source: &Source) -> Result<Box<dyn Transport>, String> {
+pub fn open(source: &Source) -> CliResult<Box<dyn Transport>> {
     match (&source.virtual_card, &source.reader) {
-        (Some(path), _) => VirtualCard::from_file(path)
-            .map(|c| Box::new(c) as Box<dyn Transport>)
-            .map_err(|e| e.to_string()),
+        (Some(path), _) => Ok(Box::new(VirtualCard::from_file(path)?)),
         (None, reader) => open_reader(reader.as_deref()),
     }
 }
 
 #[cfg(feature = "pcsc")]
-fn open_reader(reader: Option<&str>) -> Result<Box<dyn Transport>, String> {
+fn open_reader(reader: Option<&str>) -> CliResult<Box<dyn Transport>> {
     cardap::pcsc::PcscTransport::connect(reader)
         .map(|t| Box::new(t) as Box<dyn Transport>)
-        .map_err(|e| format!("PC/SC: {e}"))
+        .map_err(|e| CliError::from(e).context("PC/SC"))
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn open_reader(_reader: Option<&str>) -> Result<Box<dyn Transport>, String> {
-    Err("this cardap was built without PC/SC (feature `pcsc`): give --virtual-card".into())
+fn open_reader(_reader: Option<&str>) -> CliResult<Box<dyn Transport>> {
+    Err(CliError::new(
+        crate::error::Exit::NoCard,
+        "this cardap was built without PC/SC (feature `pcsc`): give --virtual-card",
+    ))
 }
 
-fn trace_file(path: &PathBuf, append: bool) -> Result<Box<dyn Write>, String> {
-    let file = std::fs::OpenOptions::new()
+/// Opens a trace or log file for writing: created with mode 0600 (it
+/// describes a card session), never through a symbolic link, and an error
+/// when it cannot be written (nothing is skipped silently).
+pub fn trace_file(path: &PathBuf, append: bool) -> CliResult<Box<dyn Write>> {
+    let mut options = std::fs::OpenOptions::new();
+    options
         .create(true)
         .write(true)
         .append(append)
-        .truncate(!append)
-        .open(path)
-        .map_err(|e| format!("cannot write trace {}: {e}", path.display()))?;
+        .truncate(!append);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options.open(path).map_err(|e| {
+        let why = if e.raw_os_error() == Some(libc_eloop()) {
+            "it is a symbolic link".to_string()
+        } else {
+            e.to_string()
+        };
+        CliError::internal(format!("cannot write trace {}: {why}", path.display()))
+    })?;
     Ok(Box::new(std::io::LineWriter::new(file)))
+}
+
+/// The errno an `O_NOFOLLOW` open of a symbolic link fails with.
+fn libc_eloop() -> i32 {
+    #[cfg(unix)]
+    {
+        libc::ELOOP
+    }
+    #[cfg(not(unix))]
+    {
+        -1
+    }
 }
 
 /// Wraps the transport in a trace recorder when asked.
@@ -53,7 +86,7 @@ pub fn traced(
     transport: Box<dyn Transport>,
     trace: Option<&PathBuf>,
     append: bool,
-) -> Result<Box<dyn Transport>, String> {
+) -> CliResult<Box<dyn Transport>> {
     Ok(match trace {
         None => transport,
         Some(path) => Box::new(Recorder::with_sink(
@@ -68,21 +101,22 @@ pub fn traced(
 pub fn with_reader<R>(
     transport: Box<dyn Transport>,
     out: &OutputOpts,
-    f: impl FnOnce(&mut Reader<Box<dyn Transport>>) -> R,
-) -> Result<R, String> {
+    f: impl FnOnce(&mut Card<Box<dyn Transport>>) -> R,
+) -> CliResult<R> {
     let length = if out.short {
         LengthMode::Short
     } else {
         LengthMode::Auto
     };
     let transport = traced(transport, out.trace.as_ref(), false)?;
-    let mut reader = Reader::new(transport).with_length_mode(length);
+    let mut reader = Card::new(transport).with_length_mode(length);
     Ok(f(&mut reader))
 }
 
 #[cfg(feature = "pcsc")]
-pub fn readers(as_json: bool) -> Result<(), String> {
-    let list = cardap::pcsc::PcscTransport::list_readers().map_err(|e| format!("PC/SC: {e}"))?;
+pub fn readers(as_json: bool) -> CliResult {
+    let list = cardap::pcsc::PcscTransport::list_readers()
+        .map_err(|e| CliError::from(e).context("PC/SC"))?;
     if as_json {
         let v: Vec<_> = list
             .iter()
@@ -96,38 +130,48 @@ pub fn readers(as_json: bool) -> Result<(), String> {
         for r in &list {
             let atr = r.atr.as_ref().map(hex::encode_upper).unwrap_or_default();
             let state = if r.card_present { "card" } else { "empty" };
-            outln!("{}\t{state}\t{atr}", r.name);
+            outln!("{}\t{state}\t{atr}", crate::output::escape(&r.name));
         }
     }
     Ok(())
 }
 
 #[cfg(not(feature = "pcsc"))]
-pub fn readers(_as_json: bool) -> Result<(), String> {
+pub fn readers(_as_json: bool) -> CliResult {
     open_reader(None).map(|_| ())
 }
+
+/// How long one PC/SC wait of `watch` lasts before it looks at the stop flag.
+#[cfg(feature = "pcsc")]
+const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Gate mode: one JSON line per tap, across removals and errors, until a
 /// signal.
 #[cfg(feature = "pcsc")]
-pub fn watch(
-    profile: &Profile,
-    reader: Option<&str>,
-    trace: Option<&PathBuf>,
-) -> Result<(), String> {
+pub fn watch(profile: &Profile, reader: Option<&str>, trace: Option<&PathBuf>) -> CliResult {
     use cardap::pcsc::{PcscTransport, ReaderMonitor};
     use cardap::transport::TransportError;
 
-    let monitor = ReaderMonitor::new().map_err(|e| format!("PC/SC: {e}"))?;
+    // An unwritable trace is an error before the first tap, not a silent skip.
+    if let Some(path) = trace {
+        trace_file(path, true)?;
+    }
+    let monitor = ReaderMonitor::new().map_err(|e| CliError::from(e).context("PC/SC"))?;
     let canceller = monitor.canceller();
     let stop = crate::signals::stop_flag(move || {
         let _ = canceller.cancel();
-    })?;
+    })
+    .map_err(CliError::internal)?;
     let mut stdout = std::io::stdout();
     while !stop.load(Ordering::SeqCst) {
-        let info = match monitor.wait_for_card(reader, None) {
+        // Waits run in slices: SCardCancel wakes a wait under way at once, and
+        // a signal that lands between two waits is seen within one slice.
+        let info = match monitor.wait_for_card(reader, Some(WAIT_SLICE)) {
             Ok(info) => info,
+            Err(TransportError::Timeout) => continue,
             Err(TransportError::Cancelled) => break,
+            // A wait broken by the signal that stops us is not a tap.
+            Err(_) if stop.load(Ordering::SeqCst) => break,
             Err(e) => {
                 emit(
                     &mut stdout,
@@ -140,21 +184,28 @@ pub fn watch(
         let started = Instant::now();
         let result: Result<cardap::ApRecord, String> = PcscTransport::connect(Some(&info.name))
             .map_err(|e| e.to_string())
-            .and_then(|t| traced(Box::new(t), trace, true))
-            .and_then(|t| Reader::new(t).read(profile).map_err(|e| e.to_string()));
+            .and_then(|t| traced(Box::new(t), trace, true).map_err(|e| e.message))
+            .and_then(|t| Card::new(t).read(profile).map_err(|e| e.to_string()));
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         let line = match result {
             Ok(rec) => {
-                json!({"time": now(), "reader": info.name, "ok": true, "user_id": rec.user_id.as_str(),
-                              "apdus": rec.apdus, "ms": (ms * 10.0).round() / 10.0})
+                json!({"time": now(), "reader": info.name, "ok": true, "user_id": rec.user_id().as_str(),
+                              "apdus": rec.apdus(), "ms": (ms * 10.0).round() / 10.0})
             }
             Err(e) => json!({"time": now(), "reader": info.name, "ok": false, "error": e,
                              "ms": (ms * 10.0).round() / 10.0}),
         };
         emit(&mut stdout, line);
-        match monitor.wait_for_removal(&info.name, None) {
-            Ok(()) => {}
+        let removal = loop {
+            match monitor.wait_for_removal(&info.name, Some(WAIT_SLICE)) {
+                Err(TransportError::Timeout) if !stop.load(Ordering::SeqCst) => {}
+                other => break other,
+            }
+        };
+        match removal {
+            Ok(()) | Err(TransportError::Timeout) => {}
             Err(TransportError::Cancelled) => break,
+            Err(_) if stop.load(Ordering::SeqCst) => break,
             Err(e) => emit(
                 &mut stdout,
                 json!({"time": now(), "reader": info.name, "ok": false, "error": e.to_string()}),
@@ -165,54 +216,76 @@ pub fn watch(
 }
 
 #[cfg(not(feature = "pcsc"))]
-pub fn watch(
-    _profile: &Profile,
-    _reader: Option<&str>,
-    _trace: Option<&PathBuf>,
-) -> Result<(), String> {
+pub fn watch(_profile: &Profile, _reader: Option<&str>, _trace: Option<&PathBuf>) -> CliResult {
     open_reader(None).map(|_| ())
 }
 
+#[cfg(feature = "pcsc")]
 fn emit(out: &mut std::io::Stdout, v: serde_json::Value) {
     let mut lock = out.lock();
     let _ = writeln!(lock, "{v}");
     let _ = lock.flush();
 }
 
+#[cfg(feature = "pcsc")]
 fn now() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 
-/// Sends raw APDUs inside one transaction; prints `> cmd` / `< resp` lines.
-pub fn apdu(source: &Source, apdus: &[String], trace: Option<&PathBuf>) -> Result<(), String> {
+/// Sends raw APDUs inside one transaction; prints `> cmd` / `< resp` lines,
+/// or one JSON object. Errors name the APDU by its position, never its bytes
+/// (a VERIFY carries a PIN); the data of commands that carry secrets are
+/// redacted in the output as in traces.
+pub fn apdu(
+    source: &Source,
+    apdus: &[String],
+    trace: Option<&PathBuf>,
+    as_json: bool,
+) -> CliResult {
     let commands = apdus
         .iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
             let clean: String = a.chars().filter(|c| !c.is_whitespace()).collect();
-            hex::decode(&clean).map_err(|_| format!("not a hex APDU: {a}"))
+            let bytes = zeroize::Zeroizing::new(
+                hex::decode(&clean)
+                    .map_err(|_| CliError::usage(format!("APDU #{}: not hexadecimal", i + 1)))?,
+            );
+            cardap::transport::check_command_apdu(&bytes)
+                .map_err(|e| CliError::usage(format!("APDU #{}: {e}", i + 1)))?;
+            Ok(bytes)
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    for c in &commands {
-        cardap::apdu::Command::parse(c).map_err(|e| format!("{}: {e}", hex::encode_upper(c)))?;
-    }
+        .collect::<CliResult<Vec<_>>>()?;
     let mut transport = traced(open(source)?, trace, false)?;
-    let mut outcome: Result<(), String> = Ok(());
-    transport
-        .transaction(&mut |t| {
-            for c in &commands {
-                match t.transmit(c) {
-                    Ok(r) => {
-                        outln!("> {}", hex::encode_upper(c));
+    let mut outcome: CliResult = Ok(());
+    let mut exchanges = Vec::new();
+    transport.transaction(&mut |t| {
+        for (i, c) in commands.iter().enumerate() {
+            match t.transmit(c) {
+                Ok(r) => {
+                    let shown = crate::output::redacted_command(c);
+                    let (data, sw) = r.split_at(r.len().saturating_sub(2));
+                    if as_json {
+                        exchanges.push(json!({
+                            "command": shown,
+                            "response": hex::encode_upper(data),
+                            "sw": hex::encode_upper(sw),
+                        }));
+                    } else {
+                        outln!("> {shown}");
                         outln!("< {}", hex::encode_upper(&r));
                     }
-                    Err(e) => {
-                        outcome = Err(e.to_string());
-                        return;
-                    }
+                }
+                Err(e) => {
+                    outcome = Err(CliError::from(e).context(format!("APDU #{}", i + 1)));
+                    return;
                 }
             }
-        })
-        .map_err(|e| e.to_string())?;
+        }
+    })?;
+    if as_json {
+        outln!("{}", json!({ "exchanges": exchanges }));
+    }
     outcome
 }
 
@@ -223,13 +296,13 @@ pub fn sim(
     port: u16,
     no_extended: bool,
     log: Option<&PathBuf>,
-) -> Result<(), String> {
-    let mut description = cardap_sim::Description::from_file(card).map_err(|e| e.to_string())?;
+) -> CliResult {
+    let mut description = cardap_sim::Description::from_file(card)?;
     if no_extended {
         description = description.with_extended_length(false);
     }
     let mut card = VirtualCard::new(description);
-    let stop = crate::signals::stop_flag(|| {})?;
+    let stop = crate::signals::stop_flag(|| {}).map_err(CliError::internal)?;
     let mut log_file: Option<Box<dyn Write>> = match log {
         Some(p) => Some(trace_file(p, true)?),
         None => None,
@@ -245,7 +318,7 @@ pub fn sim(
             &stop,
             log_file.as_mut().map(|w| w as &mut dyn Write),
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| CliError::internal(e.to_string()).context("sim"))
 }
 
 fn card_summary(card: &VirtualCard) -> String {
@@ -256,44 +329,90 @@ fn card_summary(card: &VirtualCard) -> String {
     )
 }
 
-/// Reads `count` times and prints statistics as one JSON object.
-pub fn bench(profile: &Profile, source: &Source, count: usize) -> Result<(), String> {
+/// Reads `count` times and prints statistics as one JSON object. On a
+/// terminal it shows progress on stderr; Ctrl-C or SIGTERM stops the run and
+/// the statistics of the reads done so far are still printed.
+pub fn bench(profile: &Profile, source: &Source, count: u64) -> CliResult {
     let transport = open(source)?;
-    let mut reader = Reader::new(transport);
-    let mut times = Vec::with_capacity(count);
-    let mut failures = 0usize;
-    let mut first_error = None;
+    let mut reader = Card::new(transport);
+    let stop = crate::signals::stop_flag(|| {}).map_err(CliError::internal)?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // `count` is bounded by the parser; the buffer grows as reads are done.
+    let mut times: Vec<f64> = Vec::with_capacity(usize::try_from(count.min(100_000)).unwrap_or(0));
+    let mut failures = 0u64;
+    let mut first_error: Option<CliError> = None;
     let mut apdus = 0;
-    for _ in 0..count {
+    let mut last_shown = Instant::now();
+    let mut done = 0u64;
+    while done < count && !stop.load(Ordering::SeqCst) {
         let t0 = Instant::now();
         let r: CardResult<_> = reader.read(profile);
         times.push(t0.elapsed().as_secs_f64() * 1e6);
+        done += 1;
         match r {
-            Ok(rec) => apdus = rec.apdus,
+            Ok(rec) => apdus = rec.apdus(),
             Err(e) => {
                 failures += 1;
-                first_error.get_or_insert(e.to_string());
+                first_error.get_or_insert(CliError::from(e));
             }
         }
+        if progress && (done == count || last_shown.elapsed().as_millis() >= 200) {
+            last_shown = Instant::now();
+            eprint!("\rcardap bench: {done}/{count} reads, {failures} failed");
+        }
     }
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| -> f64 {
-        let idx = ((times.len() as f64 - 1.0) * p).round() as usize;
-        times.get(idx).copied().unwrap_or(0.0)
-    };
-    let mean = if times.is_empty() {
-        0.0
-    } else {
-        times.iter().sum::<f64>() / times.len() as f64
-    };
+    if progress {
+        eprintln!();
+    }
+    let interrupted = done < count;
+    let stats = Stats::of(&mut times);
     outln!(
         "{}",
-        json!({"profile": profile.name, "count": count, "failures": failures, "first_error": first_error,
-               "apdus_per_read": apdus, "us_mean": mean.round(), "us_p50": pct(0.5).round(),
-               "us_p99": pct(0.99).round(), "us_max": pct(1.0).round()})
+        json!({"profile": profile.name(), "count": done, "requested": count,
+               "interrupted": interrupted, "failures": failures,
+               "first_error": first_error.as_ref().map(|e| e.message.clone()),
+               "apdus_per_read": apdus, "us_mean": stats.mean.round(), "us_p50": stats.p50.round(),
+               "us_p99": stats.p99.round(), "us_max": stats.max.round()})
     );
-    if failures > 0 {
-        return Err(format!("{failures} of {count} reads failed"));
+    if let Some(e) = first_error {
+        return Err(CliError::new(
+            e.exit,
+            format!(
+                "{failures} of {done} reads failed; the first: {}",
+                e.message
+            ),
+        ));
     }
+    // A run stopped on purpose still succeeds: its statistics are printed
+    // and say `"interrupted": true`.
     Ok(())
+}
+
+/// Latency statistics in microseconds.
+struct Stats {
+    mean: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Stats {
+    fn of(times: &mut [f64]) -> Self {
+        times.sort_by(f64::total_cmp);
+        let pct = |p: f64| -> f64 {
+            let idx = ((times.len() as f64 - 1.0) * p).round() as usize;
+            times.get(idx).copied().unwrap_or(0.0)
+        };
+        let mean = if times.is_empty() {
+            0.0
+        } else {
+            times.iter().sum::<f64>() / times.len() as f64
+        };
+        Self {
+            mean,
+            p50: pct(0.5),
+            p99: pct(0.99),
+            max: pct(1.0),
+        }
+    }
 }

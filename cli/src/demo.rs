@@ -6,6 +6,7 @@ use cardap::Profile;
 use cardap::transport::Transport;
 use cardap_sim::VirtualCard;
 
+use crate::error::{CliError, CliResult};
 use crate::{Format, OutputOpts, card, output};
 
 /// The built-in demo card and the profiles that read it.
@@ -25,12 +26,14 @@ const DEMO_PROFILES: [(&str, &str); 3] = [
     ),
 ];
 
-pub fn run(out: &OutputOpts, in_process: bool) -> Result<(), String> {
+pub fn run(out: &OutputOpts, in_process: bool) -> CliResult {
     let profiles = DEMO_PROFILES
         .iter()
-        .map(|(name, text)| Profile::from_toml_str(text).map_err(|e| format!("{name}: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let card = || VirtualCard::from_toml_str(DEMO_CARD).map_err(|e| e.to_string());
+        .map(|(name, text)| {
+            Profile::from_toml_str(text).map_err(|e| CliError::from(e).context(name))
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    let card = || VirtualCard::from_toml_str(DEMO_CARD).map_err(CliError::from);
     #[cfg(feature = "pcsc")]
     if !in_process && let Some(result) = pcsc::run(card()?, out, &profiles) {
         return result;
@@ -48,16 +51,12 @@ fn note(out: &OutputOpts, path: &str) {
     }
 }
 
-fn read_all(
-    transport: Box<dyn Transport>,
-    out: &OutputOpts,
-    profiles: &[Profile],
-) -> Result<(), String> {
+fn read_all(transport: Box<dyn Transport>, out: &OutputOpts, profiles: &[Profile]) -> CliResult {
     let reads = card::with_reader(transport, out, |reader| {
         profiles.iter().map(|p| reader.read(p)).collect::<Vec<_>>()
     })?;
     for r in reads {
-        let rec = r.map_err(|e| e.to_string())?;
+        let rec = r?;
         output::print_record(&rec, out.format == Format::Json);
     }
     Ok(())
@@ -84,7 +83,7 @@ mod pcsc {
         mut card: VirtualCard,
         out: &OutputOpts,
         profiles: &[Profile],
-    ) -> Option<Result<(), String>> {
+    ) -> Option<crate::error::CliResult> {
         let readers = PcscTransport::list_readers().ok()?;
         let (name, port) = SLOTS.into_iter().find(|(name, _)| {
             readers
@@ -104,7 +103,7 @@ mod pcsc {
             super::note(out, &format!("through pcscd, reader {name}"));
             Some(
                 PcscTransport::connect(Some(name))
-                    .map_err(|e| format!("PC/SC: {e}"))
+                    .map_err(|e| crate::error::CliError::from(e).context("PC/SC"))
                     .and_then(|t| super::read_all(Box::new(t), out, profiles)),
             )
         } else {

@@ -10,6 +10,7 @@ macro_rules! outln {
 
 mod card;
 mod demo;
+mod error;
 mod output;
 mod signals;
 
@@ -17,13 +18,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use cardap::Profile;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::error::{CliError, CliResult, EXIT_CODES_HELP};
 
 #[derive(Parser)]
 #[command(
     name = "cardap",
     version,
-    about = "Read My Number Card APs (Type A, C, D and custom)"
+    about = "Read My Number Card APs (Type A, C, D and custom)",
+    after_help = EXIT_CODES_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -77,6 +81,9 @@ enum Cmd {
         /// Write a redacted APDU trace to this file.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Output format: `text` (`> command` / `< response` lines) or `json`.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Serve a virtual card to pcscd's vpcd reader until Ctrl-C or SIGTERM.
     Sim {
@@ -103,9 +110,22 @@ enum Cmd {
         profile: PathBuf,
         #[command(flatten)]
         source: Source,
-        /// Number of reads.
-        #[arg(long, default_value_t = 1000)]
-        count: usize,
+        /// Number of reads (1 to 10,000,000).
+        #[arg(long, default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(1..=card::MAX_BENCH_COUNT))]
+        count: u64,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout, or write it into a directory.
+    Man {
+        /// Write `cardap.1` into this directory instead of stdout.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
     /// Read every AP of the built-in demo card: through pcscd and the vpcd
     /// virtual reader when they run here, in process otherwise.
@@ -149,11 +169,11 @@ enum Format {
     Text,
 }
 
-fn load_profile(path: &PathBuf) -> Result<Profile, String> {
-    Profile::from_file(path).map_err(|e| e.to_string())
+fn load_profile(path: &PathBuf) -> CliResult<Profile> {
+    Ok(Profile::from_file(path)?)
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli) -> CliResult {
     match cli.command {
         Cmd::Read {
             profile,
@@ -162,15 +182,13 @@ fn run(cli: Cli) -> Result<(), String> {
         } => {
             let profile = load_profile(&profile)?;
             let transport = card::open(&source)?;
-            let record = card::with_reader(transport, &out, |r| r.read(&profile))?
-                .map_err(|e| e.to_string())?;
+            let record = card::with_reader(transport, &out, |r| r.read(&profile))??;
             output::print_record(&record, out.format == Format::Json);
             Ok(())
         }
         Cmd::List { source, out } => {
             let transport = card::open(&source)?;
-            let entries =
-                card::with_reader(transport, &out, |r| r.list())?.map_err(|e| e.to_string())?;
+            let entries = card::with_reader(transport, &out, |r| r.list())??;
             output::print_dir(&entries, out.format == Format::Json);
             Ok(())
         }
@@ -187,7 +205,8 @@ fn run(cli: Cli) -> Result<(), String> {
             source,
             apdus,
             trace,
-        } => card::apdu(&source, &apdus, trace.as_ref()),
+            format,
+        } => card::apdu(&source, &apdus, trace.as_ref(), format == Format::Json),
         Cmd::Sim {
             card,
             port,
@@ -204,6 +223,52 @@ fn run(cli: Cli) -> Result<(), String> {
             card::bench(&profile, &source, count)
         }
         Cmd::Demo { out, in_process } => demo::run(&out, in_process),
+        Cmd::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut stdout = std::io::stdout();
+            clap_complete::generate(shell, &mut cmd, "cardap", &mut stdout);
+            Ok(())
+        }
+        Cmd::Man { out_dir } => man(out_dir.as_deref()),
+    }
+}
+
+/// The manual page, rendered by clap_mangen from the same definitions as
+/// `--help`, with the exit-code table appended.
+fn man(out_dir: Option<&std::path::Path>) -> CliResult {
+    let cmd = Cli::command();
+    let mut page = Vec::new();
+    let render = clap_mangen::Man::new(cmd.clone());
+    render
+        .render_title(&mut page)
+        .and_then(|()| render.render_name_section(&mut page))
+        .and_then(|()| render.render_synopsis_section(&mut page))
+        .and_then(|()| render.render_description_section(&mut page))
+        .and_then(|()| render.render_options_section(&mut page))
+        .and_then(|()| render.render_subcommands_section(&mut page))
+        .map_err(|e| CliError::internal(format!("man page: {e}")))?;
+    page.extend_from_slice(b".SH \"EXIT STATUS\"\n");
+    for line in EXIT_CODES_HELP.lines().skip(1) {
+        let line = line.trim();
+        if let Some((code, text)) = line.split_once(char::is_whitespace) {
+            page.extend_from_slice(format!(".TP\n{code}\n{}\n", text.trim()).as_bytes());
+        }
+    }
+    render
+        .render_version_section(&mut page)
+        .map_err(|e| CliError::internal(format!("man page: {e}")))?;
+    match out_dir {
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&page)
+                .map_err(|e| CliError::internal(format!("man page: {e}")))
+        }
+        Some(dir) => {
+            let path = dir.join("cardap.1");
+            std::fs::write(&path, &page)
+                .map_err(|e| CliError::internal(format!("cannot write {}: {e}", path.display())))
+        }
     }
 }
 
@@ -212,8 +277,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("cardap: {}", e.replace('\n', " "));
-            ExitCode::FAILURE
+            eprintln!("cardap: {}", output::one_line(&e.message));
+            e.exit_code()
         }
     }
 }

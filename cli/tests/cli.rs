@@ -130,9 +130,9 @@ fn traces_are_redacted_and_replayable_for_plain_aps() {
     let trace = cardap::trace::Trace::parse(&std::fs::read_to_string(&c).unwrap()).unwrap();
     let profile =
         cardap::Profile::from_file(root().join("examples/profiles/library.toml")).unwrap();
-    let mut reader = cardap::Reader::new(cardap::trace::Replay::new(trace));
+    let mut reader = cardap::Card::new(cardap::trace::Replay::new(trace));
     assert_eq!(
-        reader.read(&profile).unwrap().user_id.as_str(),
+        reader.read(&profile).unwrap().user_id().as_str(),
         "1001000000019"
     );
 }

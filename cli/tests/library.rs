@@ -5,9 +5,10 @@
 use std::cell::Cell;
 use std::path::PathBuf;
 
-use cardap::auth::{AuthError, KeyProvider, StaticKeys};
-use cardap::crypto::{SecretKey, Suite};
-use cardap::{ApType, Error, Profile, Reader};
+use cardap::error::AuthError;
+use cardap::{ApType, Card, Error, Profile};
+use cardap::{KeyProvider, StaticKeys};
+use cardap::{SecretKey, Suite};
 use cardap_sim::VirtualCard;
 use zeroize::Zeroizing;
 
@@ -31,18 +32,18 @@ fn custom_ap_reads_steps_under_encryption() {
     .unwrap();
     for short in [false, true] {
         let mode = if short {
-            cardap::ap::LengthMode::Short
+            cardap::LengthMode::Short
         } else {
-            cardap::ap::LengthMode::Auto
+            cardap::LengthMode::Auto
         };
-        let rec = Reader::new(demo_card())
+        let rec = Card::new(demo_card())
             .with_length_mode(mode)
             .read(&profile)
             .unwrap();
-        assert_eq!(rec.kind, ApType::Custom);
-        assert_eq!(rec.user_id.as_str(), "3003000000035");
-        assert_eq!(rec.fields["name"], "山田 花子");
-        assert_eq!(rec.steps["main"].len(), 255);
+        assert_eq!(rec.ap_type(), ApType::Custom);
+        assert_eq!(rec.user_id().as_str(), "3003000000035");
+        assert_eq!(rec.field("name").unwrap(), "山田 花子");
+        assert_eq!(rec.step("main").unwrap().len(), 255);
     }
 }
 
@@ -55,17 +56,21 @@ fn custom_ap_reads_records_under_mac_and_files_in_the_clear() {
          [[read]]\nsfi = 1\nkind = \"records\"\nuser_id_offset = 2\n",
     )
     .unwrap();
-    let rec = Reader::new(demo_card()).read(&a).unwrap();
-    assert_eq!(rec.user_id.as_str(), "2007000000029");
-    assert!(rec.steps["sfi1"].ends_with(&[0xC2, 0x04, 0x20, 0x25, 0x04, 0x01]));
+    let rec = Card::new(demo_card()).read(&a).unwrap();
+    assert_eq!(rec.user_id().as_str(), "2007000000029");
+    assert!(
+        rec.step("sfi1")
+            .unwrap()
+            .ends_with(&[0xC2, 0x04, 0x20, 0x25, 0x04, 0x01])
+    );
     let c = Profile::from_toml_str(
         "name = \"custom-c\"\ntype = \"custom\"\naid = \"F0434152444150430001\"\n\
          [[read]]\nfile = \"0001\"\nkind = \"binary\"\nuser_id_offset = 2\n",
     )
     .unwrap();
-    let rec = Reader::new(demo_card()).read(&c).unwrap();
-    assert_eq!(rec.user_id.as_str(), "1001000000019");
-    assert_eq!(rec.steps["0001"].len(), 33);
+    let rec = Card::new(demo_card()).read(&c).unwrap();
+    assert_eq!(rec.user_id().as_str(), "1001000000019");
+    assert_eq!(rec.step("0001").unwrap().len(), 33);
     // Encrypt mode where the card answers in MAC mode: refused, no data.
     let wrong = Profile::from_toml_str(
         "name = \"wrong-mode\"\ntype = \"custom\"\naid = \"F0434152444150410007\"\n\
@@ -75,7 +80,7 @@ fn custom_ap_reads_records_under_mac_and_files_in_the_clear() {
     )
     .unwrap();
     assert!(matches!(
-        Reader::new(demo_card()).read(&wrong),
+        Card::new(demo_card()).read(&wrong),
         Err(Error::SecureMessaging(_))
     ));
 }
@@ -111,10 +116,10 @@ fn keys_can_live_in_an_external_provider() {
         "name = \"kiosk\"\ntype = \"A\"\naid = \"F0434152444150410007\"\n[auth]\nsuite = \"aes128\"\n",
     )
     .unwrap();
-    assert!(matches!(
-        Reader::new(demo_card()).read(&profile),
-        Err(Error::Profile(_))
-    ));
+    assert_eq!(
+        Card::new(demo_card()).read(&profile).unwrap_err(),
+        Error::NoKeys { ap: "kiosk".into() }
+    );
     let hsm = CountingHsm {
         inner: StaticKeys::new(
             Suite::Aes128,
@@ -124,10 +129,10 @@ fn keys_can_live_in_an_external_provider() {
         .unwrap(),
         calls: Cell::new(0),
     };
-    let rec = Reader::new(demo_card())
-        .read_with_keys(&profile, Some(&hsm))
+    let rec = Card::new(demo_card())
+        .read_with_keys(&profile, &hsm)
         .unwrap();
-    assert_eq!(rec.user_id.as_str(), "2007000000029");
+    assert_eq!(rec.user_id().as_str(), "2007000000029");
     // E_IFD, M_IFD, M_ICC check, E_ICC decryption.
     assert_eq!(hsm.calls.get(), 4);
 }
@@ -140,12 +145,12 @@ fn a_card_removed_mid_read_returns_nothing_and_the_next_read_works() {
     .unwrap();
     for k in 0..4 {
         let card = demo_card().remove_after(k);
-        let mut reader = Reader::new(card);
+        let mut reader = Card::new(card);
         let err = reader.read(&profile).unwrap_err();
         assert!(err.card_state_lost(), "k={k}: {err:?}");
         reader.transport_mut().insert();
         let rec = reader.read(&profile).unwrap();
-        assert_eq!(rec.user_id.as_str(), "3003000000035", "k={k}");
-        assert_eq!(rec.apdus, 4);
+        assert_eq!(rec.user_id().as_str(), "3003000000035", "k={k}");
+        assert_eq!(rec.apdus(), 4);
     }
 }

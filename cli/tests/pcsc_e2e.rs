@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use cardap::pcsc::{PcscTransport, ReaderMonitor};
-use cardap::{Profile, Reader};
+use cardap::{Card, Profile};
 use cardap_sim::VirtualCard;
 use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
 use common::{Rng, combos, make, seed};
@@ -272,24 +272,28 @@ fn a_card_pulled_at_every_apdu_gives_a_typed_error_then_reads_again() {
         })
     };
     for profile in &profiles {
-        let rounds = if profile.name == "city-library" { 2 } else { 4 };
+        let rounds = if profile.name() == "city-library" {
+            2
+        } else {
+            4
+        };
         for k in 1..=rounds {
             wait_for_card();
             at.store(k, Ordering::SeqCst);
-            let mut reader = Reader::new(PcscTransport::connect(Some(READER)).unwrap());
+            let mut reader = Card::new(PcscTransport::connect(Some(READER)).unwrap());
             let err = reader
                 .read(profile)
                 .expect_err("a pulled card returns no data");
-            assert!(err.card_state_lost(), "{} k={k}: {err:?}", profile.name);
+            assert!(err.card_state_lost(), "{} k={k}: {err:?}", profile.name());
             wait_for_removal();
             at.store(0, Ordering::SeqCst);
             handle.insert();
             wait_for_card();
-            let mut reader = Reader::new(PcscTransport::connect(Some(READER)).unwrap());
+            let mut reader = Card::new(PcscTransport::connect(Some(READER)).unwrap());
             let rec = reader
                 .read(profile)
-                .unwrap_or_else(|e| panic!("{} after k={k}: {e}", profile.name));
-            assert_eq!(rec.apdus, rounds);
+                .unwrap_or_else(|e| panic!("{} after k={k}: {e}", profile.name()));
+            assert_eq!(rec.apdus(), rounds);
         }
     }
     stop.store(true, Ordering::SeqCst);

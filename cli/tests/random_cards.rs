@@ -8,7 +8,7 @@ use std::process::Command;
 
 mod common;
 
-use cardap::{Profile, Reader};
+use cardap::{Card, Profile};
 use cardap_sim::VirtualCard;
 use common::{Rng, combos, hexs, make, seed};
 
@@ -27,16 +27,16 @@ fn library_reads_random_cards() {
             let card =
                 VirtualCard::from_toml_str(&case.card).unwrap_or_else(|e| panic!("{ctx}: {e}"));
             let profile = Profile::from_toml_str(&case.profile).unwrap();
-            let rec = Reader::new(card)
+            let rec = Card::new(card)
                 .read(&profile)
                 .unwrap_or_else(|e| panic!("{ctx}: {e}"));
-            assert_eq!(rec.user_id.as_str(), case.user_id, "{ctx}");
-            assert_eq!(rec.apdus, case.rounds, "{ctx}");
+            assert_eq!(rec.user_id().as_str(), case.user_id, "{ctx}");
+            assert_eq!(rec.apdus(), case.rounds, "{ctx}");
             match &case.data {
-                Some(d) => assert_eq!(&hexs(rec.data.as_deref().unwrap()), d, "{ctx}"),
+                Some(d) => assert_eq!(&hexs(rec.data().unwrap()), d, "{ctx}"),
                 None => {
                     let got: Vec<(String, String)> =
-                        rec.info.iter().map(|(k, v)| (k.clone(), hexs(v))).collect();
+                        rec.info().map(|(k, v)| (k.to_owned(), hexs(v))).collect();
                     assert_eq!(got, case.info, "{ctx}");
                 }
             }

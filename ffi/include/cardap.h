@@ -176,6 +176,11 @@ enum cardap_result
    */
   CARDAP_RESULT_CRYPTO = 402,
   /**
+   * The AP needs mutual authentication and neither the profile nor the
+   * caller supplied keys.
+   */
+  CARDAP_RESULT_NO_KEYS = 403,
+  /**
    * Data read from the AP are malformed.
    */
   CARDAP_RESULT_MALFORMED = 500,

@@ -3,8 +3,8 @@
 
 use std::ffi::c_char;
 
-use cardap_core::ap::{LengthMode, Reader};
 use cardap_core::transport::Transport;
+use cardap_core::{Card, LengthMode};
 use cardap_sim::VirtualCard;
 
 use crate::args::{self, optional_text, out, write_buffer};
@@ -51,7 +51,7 @@ impl ContextInner {
     /// keeps its failure, if any, as the context's last error.
     fn run<T>(
         &mut self,
-        op: impl FnOnce(&mut Reader<&mut (dyn Transport + 'static)>) -> cardap_core::Result<T>,
+        op: impl FnOnce(&mut Card<&mut (dyn Transport + 'static)>) -> cardap_core::Result<T>,
     ) -> Result<T, Failure> {
         let mode = if self.short_apdus {
             LengthMode::Short
@@ -60,7 +60,7 @@ impl ContextInner {
         };
         self.last_error = None;
         self.last_status_word = None;
-        let mut reader = Reader::new(&mut *self.transport).with_length_mode(mode);
+        let mut reader = Card::new(&mut *self.transport).with_length_mode(mode);
         op(&mut reader).map_err(|e| {
             if let cardap_core::Error::Status { sw, .. } = &e {
                 self.last_status_word = Some(sw.to_u16());

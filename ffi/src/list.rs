@@ -27,7 +27,7 @@ impl ApListInner {
         Self {
             entries: entries
                 .iter()
-                .map(|e| (e.aid.clone(), e.label.as_deref().map(Text::new)))
+                .map(|e| (e.aid().to_vec(), e.label().map(Text::new)))
                 .collect(),
             json: Text::new(&crate::json::dir(entries)),
         }

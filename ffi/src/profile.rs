@@ -59,7 +59,7 @@ fn make(
 ) -> Result<(), crate::result::Failure> {
     // SAFETY: the exported callers pass NULL or a writable out-parameter.
     let o = unsafe { out(out_profile, "out_profile")? };
-    let name = Text::new(&profile.name);
+    let name = Text::new(profile.name());
     o.set(cardap_profile::into_handle(ProfileInner { profile, name }));
     Ok(())
 }
@@ -151,7 +151,7 @@ pub unsafe extern "C" fn cardap_profile_type(
         // SAFETY: the caller passes NULL or a profile handle.
         let p = unsafe { cardap_profile::borrow(profile, "profile")? };
         // SAFETY: the caller passes NULL or a writable out-parameter.
-        unsafe { out(out_type, "out_type")? }.set(p.profile.kind.into());
+        unsafe { out(out_type, "out_type")? }.set(p.profile.ap_type().into());
         Ok(())
     })
 }
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn cardap_profile_aid(
     guard("cardap_profile_aid", || {
         // SAFETY: the caller passes NULL or a profile handle.
         let p = unsafe { cardap_profile::borrow(profile, "profile")? };
-        let aid = &p.profile.aid;
+        let aid = &p.profile.aid();
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(aid.as_ptr(), aid.len(), out_aid, out_len) }
     })

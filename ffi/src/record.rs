@@ -3,6 +3,7 @@
 use std::ffi::c_char;
 
 use cardap_core::ApRecord;
+use zeroize::Zeroizing;
 
 use crate::args::{buffer_out, out, text, write_buffer};
 use crate::handle::Opaque;
@@ -25,35 +26,34 @@ pub(crate) struct RecordInner {
     kind: cardap_ap_type,
     aid: Vec<u8>,
     user_id: Text,
-    info: Vec<(Text, Vec<u8>)>,
-    data: Option<Vec<u8>>,
-    steps: Vec<(Text, Vec<u8>)>,
+    info: Vec<(Text, Zeroizing<Vec<u8>>)>,
+    data: Option<Zeroizing<Vec<u8>>>,
+    steps: Vec<(Text, Zeroizing<Vec<u8>>)>,
     fields: Vec<(Text, Text)>,
     apdus: usize,
     json: Text,
 }
 
+/// A copy of card data, wiped when the record is freed.
+fn secret(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(bytes.to_vec())
+}
+
 impl RecordInner {
     pub(crate) fn new(r: &ApRecord) -> Self {
-        let pairs = |m: &std::collections::BTreeMap<String, Vec<u8>>| {
-            m.iter()
-                .map(|(k, v)| (Text::new(k), v.clone()))
-                .collect::<Vec<_>>()
-        };
         Self {
-            name: Text::new(&r.name),
-            kind: r.kind.into(),
-            aid: r.aid.clone(),
-            user_id: Text::new(r.user_id.as_str()),
-            info: pairs(&r.info),
-            data: r.data.clone(),
-            steps: pairs(&r.steps),
+            name: Text::new(r.name()),
+            kind: r.ap_type().into(),
+            aid: r.aid().to_vec(),
+            user_id: Text::new(r.user_id().as_str()),
+            info: r.info().map(|(k, v)| (Text::new(k), secret(v))).collect(),
+            data: r.data().map(secret),
+            steps: r.steps().map(|(k, v)| (Text::new(k), secret(v))).collect(),
             fields: r
-                .fields
-                .iter()
+                .fields()
                 .map(|(k, v)| (Text::new(k), Text::new(v)))
                 .collect(),
-            apdus: r.apdus,
+            apdus: r.apdus(),
             json: Text::new(&crate::json::record(r)),
         }
     }
@@ -95,7 +95,7 @@ fn at<'a, T>(items: &'a [T], index: usize, what: &str) -> Result<&'a T, Failure>
 #[allow(clippy::too_many_arguments)]
 unsafe fn entry_at(
     record: *const cardap_record,
-    list: impl Fn(&RecordInner) -> &[(Text, Vec<u8>)],
+    list: impl Fn(&RecordInner) -> &[(Text, Zeroizing<Vec<u8>>)],
     what: &str,
     index: usize,
     out_name: *mut *const c_char,

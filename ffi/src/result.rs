@@ -80,6 +80,9 @@ pub enum cardap_result {
     SecureMessaging = 401,
     /// A cryptographic primitive rejected its input.
     Crypto = 402,
+    /// The AP needs mutual authentication and neither the profile nor the
+    /// caller supplied keys.
+    NoKeys = 403,
     /// Data read from the AP are malformed.
     Malformed = 500,
     /// The user ID read from the AP is not valid.
@@ -102,7 +105,7 @@ pub enum cardap_result {
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 35] = {
+const CODES: [(cardap_result, &CStr); 36] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -134,6 +137,7 @@ const CODES: [(cardap_result, &CStr); 35] = {
         (R::AuthFailed, c"mutual authentication failed"),
         (R::SecureMessaging, c"secure messaging failed"),
         (R::Crypto, c"cryptographic failure"),
+        (R::NoKeys, c"no keys for this AP"),
         (R::Malformed, c"malformed data"),
         (R::InvalidUserId, c"invalid user ID"),
         (R::Tlv, c"malformed TLV"),
@@ -228,6 +232,7 @@ pub(crate) fn error_code(e: &cardap_core::Error) -> cardap_result {
         E::Auth(_) => R::AuthFailed,
         E::SecureMessaging(_) => R::SecureMessaging,
         E::Crypto(_) => R::Crypto,
+        E::NoKeys { .. } => R::NoKeys,
         E::ExtendedRejected => R::ExtendedRejected,
         E::Malformed { .. } => R::Malformed,
         E::UserId { .. } => R::InvalidUserId,

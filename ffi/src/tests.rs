@@ -780,6 +780,7 @@ fn result_codes_are_stable_and_named() {
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
+            | R::NoKeys
             | R::Malformed
             | R::InvalidUserId
             | R::Tlv
@@ -791,7 +792,7 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 35);
+    assert_eq!(all.len(), 36);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);
@@ -802,6 +803,7 @@ fn result_codes_are_stable_and_named() {
     assert_eq!(R::ProfileInvalid as u32, 600);
     assert_eq!(R::CardDescriptionInvalid as u32, 700);
     assert_eq!(R::Unknown as u32, 999);
+    assert_eq!(R::NoKeys as u32, 403);
     for code in all {
         let (mut s, mut n) = (null(), 0);
         // SAFETY: valid out-parameters.

@@ -6,6 +6,14 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Text(Box<[u8]>);
 
+/// Texts may hold card data (decoded fields, user IDs, the JSON of a
+/// record): wiped when freed.
+impl Drop for Text {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl Text {
     pub(crate) fn new(s: &str) -> Self {
         let mut bytes = Vec::with_capacity(s.len() + 1);

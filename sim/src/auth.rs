@@ -1,7 +1,9 @@
 //! Mutual authentication, card side (PROFILE.md §7: ISO/IEC 11770-2 mechanism 6
 //! as ICAO Doc 9303 Part 11 §4.3 profiles it, with static AP keys).
 
-use cardap::crypto::{self, Suite};
+use cardap::Suite;
+
+use crate::crypto;
 use zeroize::Zeroizing;
 
 use crate::description::ApKeys;

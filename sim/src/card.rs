@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use cardap::apdu::{Command, LengthEncoding};
-use cardap::status::StatusWord;
+use cardap::StatusWord;
 use cardap::transport::{Transport, TransportError};
 use zeroize::Zeroizing;
 
+use crate::apdu::{Command, LengthEncoding};
 use crate::commands::{Access, Apdu, Expected, Reply};
 use crate::description::{Description, DescriptionError};
 use crate::fs::{ElementaryFile, ef_dir_record};
@@ -231,7 +231,7 @@ impl VirtualCard {
     /// [`Transport::transmit`].
     pub fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
         self.count = self.count.saturating_add(1);
-        let Ok((command, encoding)) = Command::parse(apdu) else {
+        let Some((command, encoding)) = Command::parse(apdu) else {
             return self.clear_error(StatusWord::WrongLength);
         };
         let extended = encoding == LengthEncoding::Extended;

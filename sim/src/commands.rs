@@ -2,7 +2,7 @@
 //! executed on an unprotected command — plain, or unwrapped from secure
 //! messaging by `card.rs`.
 
-use cardap::status::StatusWord;
+use cardap::StatusWord;
 use zeroize::Zeroizing;
 
 use crate::auth;

@@ -5,7 +5,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cardap::crypto::{SecretKey, Suite};
+use cardap::Suite;
+
+use crate::crypto::SecretKey;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;

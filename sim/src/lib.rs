@@ -1,8 +1,10 @@
 //! `cardap-sim`: a virtual My Number Card carrying card APs of the open reference
 //! profile (`shared/PROFILE.md`). It is the *card side* of the profile — file
 //! system, Types A, C and D, mutual authentication and secure messaging — written
-//! independently of the host side in `cardap::auth`/`cardap::sm`, so that a
-//! misreading of the profile on either side shows up as a failing test.
+//! independently of the host side (its own APDU parser, cryptographic
+//! primitives, mutual authentication and secure messaging; it uses only the
+//! host's public `Transport`, `StatusWord` and `Suite`), so that a misreading
+//! of the profile on either side shows up as a failing test.
 //!
 //! A card is built from a [`Description`] (PROFILE.md §10), usually a TOML file,
 //! and answers raw APDUs through [`VirtualCard::process`] or, for the SDK, through
@@ -26,9 +28,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod apdu;
 mod auth;
 mod card;
 mod commands;
+#[doc(hidden)]
+pub mod crypto;
 mod description;
 pub mod fault;
 mod fs;
@@ -39,6 +44,7 @@ mod user_id;
 pub mod vpcd;
 
 pub use card::VirtualCard;
+pub use crypto::SecretKey;
 pub use description::{
     ApDescription, ApKeys, ApType, Area, Description, DescriptionBuilder, DescriptionError,
     InfoField, MAX_DESCRIPTION_FILE_LEN, Problem,

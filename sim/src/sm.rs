@@ -2,7 +2,9 @@
 //! `vectors/profile-v1.json`; ICAO Doc 9303 Part 11 §9.8): verifying protected
 //! commands and protecting responses.
 
-use cardap::crypto::{self, SecretKey, Suite};
+use cardap::Suite;
+
+use crate::crypto::{self, SecretKey};
 use zeroize::Zeroizing;
 
 use crate::commands::Expected;

@@ -12,8 +12,9 @@
 
 mod common;
 
-use cardap::crypto::{SecretKey, Suite};
+use cardap::Suite;
 use cardap::transport::{Transport, TransportError};
+use cardap_sim::SecretKey;
 use cardap_sim::{ApDescription, Description, InfoField, VirtualCard};
 use common::*;
 

@@ -9,7 +9,8 @@
     clippy::indexing_slicing
 )]
 
-use cardap::crypto::{SecretKey, Suite};
+use cardap::Suite;
+use cardap_sim::SecretKey;
 use cardap_sim::{
     ApDescription, ApType, Area, Description, DescriptionError, InfoField, Problem, VirtualCard,
 };

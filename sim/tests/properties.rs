@@ -10,8 +10,9 @@
 
 mod common;
 
-use cardap::crypto::{SecretKey, Suite};
+use cardap::Suite;
 use cardap::transport::Transport;
+use cardap_sim::SecretKey;
 use cardap_sim::{ApDescription, Area, Description, InfoField, VirtualCard, user_id_check_digit};
 use common::*;
 use proptest::prelude::*;

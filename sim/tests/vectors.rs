@@ -118,8 +118,8 @@ fn test_terminal_reproduces_the_transcripts() {
         let seed = hv(&derived["K_seed"]);
         let mut terminal = Terminal {
             suite,
-            ks_enc: cardap::crypto::kdf(suite, &seed, 1).expose().to_vec(),
-            ks_mac: cardap::crypto::kdf(suite, &seed, 2).expose().to_vec(),
+            ks_enc: cardap_sim::crypto::kdf(suite, &seed, 1).expose().to_vec(),
+            ks_mac: cardap_sim::crypto::kdf(suite, &seed, 2).expose().to_vec(),
             ssc: hv(&derived["SSC"]),
             encrypt: t["type"] == "D",
         };

@@ -1,13 +1,17 @@
 //! Whole-file READ BINARY and READ RECORD(S), plain or protected, with the
 //! fewest round trips the length mode allows (PROFILE.md §1, §5, §6).
 
+use zeroize::Zeroizing;
+
 use crate::apdu::Command;
+use crate::commands;
 use crate::error::{Error, Result};
+use crate::record::SecretBytes;
 use crate::session::Session;
 use crate::status::StatusWord;
 
 /// Plaintext bytes per protected short read: the ICAO practice (PROFILE.md §1).
-pub const SM_SHORT_CHUNK: usize = 223;
+pub(crate) const SM_SHORT_CHUNK: usize = 223;
 /// Bytes per plain short read.
 const PLAIN_SHORT_CHUNK: usize = 256;
 /// The largest offset READ BINARY with P1-P2 can address.
@@ -15,7 +19,7 @@ const MAX_OFFSET: usize = 0x7FFF;
 
 /// How the first READ addresses the EF.
 #[derive(Debug, Clone, Copy)]
-pub enum Start {
+pub(crate) enum Start {
     /// By short file identifier (which also makes the EF current).
     Sfi(u8),
     /// The current EF.
@@ -36,13 +40,13 @@ fn send(
 
 /// Reads a transparent EF whole. `size` is its length when the profile fixes
 /// it (Type D: 255), so that the last short read asks for the exact remainder.
-pub fn read_binary(
+pub(crate) fn read_binary(
     session: &mut Session<'_>,
     start: Start,
     protected: bool,
     size: Option<usize>,
-) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
+) -> Result<SecretBytes> {
+    let mut out = Zeroizing::new(Vec::new());
     loop {
         let remaining = size.map(|s| s.saturating_sub(out.len()));
         if remaining == Some(0) {
@@ -62,20 +66,20 @@ pub fn read_binary(
             };
             remaining.map_or(chunk, |r| r.min(chunk))
         };
-        let (p1, p2) = match (start, out.is_empty()) {
-            (Start::Sfi(sfi), true) => (0x80 | (sfi & 0x1F), 0),
-            _ => {
-                if out.len() > MAX_OFFSET {
+        let cmd = match (start, out.is_empty()) {
+            (Start::Sfi(sfi), true) => commands::read_binary_sfi(sfi, ne)?,
+            _ => match u16::try_from(out.len()) {
+                Ok(offset) if usize::from(offset) <= MAX_OFFSET => {
+                    commands::read_binary_offset(offset, ne)?
+                }
+                _ => {
                     return Err(Error::Status {
                         command: "READ BINARY",
                         sw: StatusWord::WrongOffset,
                     });
                 }
-                let [hi, lo] = (out.len() as u16).to_be_bytes();
-                (hi, lo)
-            }
+            },
         };
-        let cmd = Command::new(0x00, 0xB0, p1, p2, Vec::new(), Some(ne))?;
         let resp = send(session, &cmd, protected)?;
         match resp.sw {
             StatusWord::Success | StatusWord::EndOfFile => {
@@ -110,15 +114,14 @@ pub fn read_binary(
 /// RECORD(S) of all records with extended length, else record by record until
 /// `6A 83`. `all_ne` is the `Ne` of the all-records read. Returns what the
 /// card sent: one buffer of concatenated records, or one buffer per record.
-pub fn read_records(
+pub(crate) fn read_records(
     session: &mut Session<'_>,
     sfi: u8,
     protected: bool,
     all_ne: usize,
-) -> Result<Vec<Vec<u8>>> {
-    let sfi_bits = (sfi & 0x1F) << 3;
+) -> Result<Vec<SecretBytes>> {
     if session.extended() {
-        let cmd = Command::new(0x00, 0xB2, 0x01, sfi_bits | 0b101, Vec::new(), Some(all_ne))?;
+        let cmd = commands::read_records_from(1, sfi, all_ne)?;
         let resp = send(session, &cmd, protected)?;
         if !resp.sw.is_success() {
             return Err(Error::Status {
@@ -126,14 +129,16 @@ pub fn read_records(
                 sw: resp.sw,
             });
         }
-        return Ok(vec![resp.data.clone()]);
+        return Ok(vec![Zeroizing::new(resp.data.clone())]);
     }
     let mut out = Vec::new();
     for n in 1..=254u8 {
-        let cmd = Command::new(0x00, 0xB2, n, sfi_bits | 0b100, Vec::new(), Some(256))?;
+        let cmd = commands::read_record(n, sfi, 256)?;
         let resp = send(session, &cmd, protected)?;
         match resp.sw {
-            StatusWord::Success | StatusWord::EndOfFile => out.push(resp.data.clone()),
+            StatusWord::Success | StatusWord::EndOfFile => {
+                out.push(Zeroizing::new(resp.data.clone()));
+            }
             StatusWord::RecordNotFound if n > 1 => return Ok(out),
             sw => {
                 return Err(Error::Status {

@@ -3,10 +3,14 @@
 //! or in the clear without it.
 
 use super::binary::{Start, read_binary, read_records};
-use super::{ApRecord, empty_record, malformed, user_id};
-use crate::auth::{KeyProvider, Random};
-use crate::error::{Error, Result};
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use super::{malformed, no_keys, user_id};
+use crate::auth::KeyProvider;
+use crate::error::Result;
 use crate::profile::{FileRef, Profile, ReadKind, USER_ID_LEN};
+use crate::record::{ApRecord, SecretBytes};
 use crate::session::Session;
 use crate::userid::UserId;
 
@@ -14,34 +18,28 @@ pub(super) fn read(
     session: &mut Session<'_>,
     profile: &Profile,
     keys: Option<&dyn KeyProvider>,
-    rng: &mut dyn Random,
+    rng: &mut dyn CryptoRngCore,
 ) -> Result<ApRecord> {
-    session.select_aid(&profile.aid)?;
-    let protected = match (&profile.auth, keys) {
+    session.select_aid(profile.aid())?;
+    let protected = match (profile.auth(), keys) {
         (Some(a), Some(k)) => {
-            session.authenticate(k, rng, a.mode)?;
+            session.authenticate(k, rng, a.mode())?;
             true
         }
-        (Some(_), None) => {
-            return Err(Error::Profile(crate::profile::ProfileError::Invalid {
-                file: profile.name.clone(),
-                key: "auth".into(),
-                problem: "this AP needs keys".into(),
-            }));
-        }
+        (Some(_), None) => return Err(no_keys(profile)),
         (None, _) => false,
     };
-    let mut steps = std::collections::BTreeMap::new();
+    let mut steps: Vec<(&str, SecretBytes)> = Vec::with_capacity(profile.reads().len());
     let mut uid: Option<UserId> = None;
-    for step in &profile.reads {
-        let sfi = match step.file {
+    for step in profile.reads() {
+        let sfi = match step.file() {
             FileRef::Fid(fid) => {
                 session.select_file(fid)?;
                 0
             }
             FileRef::Sfi(s) => s,
         };
-        let bytes = match step.kind {
+        let bytes = match step.kind() {
             ReadKind::Binary => {
                 let start = if sfi == 0 {
                     Start::Current
@@ -50,32 +48,33 @@ pub(super) fn read(
                 };
                 read_binary(session, start, protected, None)?
             }
-            ReadKind::Records => read_records(session, sfi, protected, 65_536)?.concat(),
+            ReadKind::Records => Zeroizing::new(
+                read_records(session, sfi, protected, 65_536)?
+                    .iter()
+                    .flat_map(|r| r.iter().copied())
+                    .collect(),
+            ),
         };
-        if let Some(off) = step.user_id_offset {
+        if let Some(off) = step.user_id_offset() {
             let raw = bytes
                 .get(off..off.saturating_add(USER_ID_LEN))
                 .ok_or_else(|| {
                     malformed(
                         profile,
-                        format!("step {}: no user ID at offset {off}", step.name),
+                        format!("step {}: no user ID at offset {off}", step.name()),
                     )
                 })?;
             uid = Some(user_id(profile, raw)?);
         }
-        steps.insert(step.name.clone(), bytes);
+        steps.push((step.name(), bytes));
     }
     let uid = uid.ok_or_else(|| malformed(profile, "no [[read]] step has a user_id_offset"))?;
-    let mut record = empty_record(profile, uid);
-    record.data = Some(
-        profile
-            .reads
-            .iter()
-            .filter_map(|s| steps.get(&s.name))
-            .flatten()
-            .copied()
-            .collect(),
-    );
-    record.steps = steps;
+    let mut record = ApRecord::new(profile, uid);
+    record.set_data(Zeroizing::new(
+        steps.iter().flat_map(|(_, b)| b.iter().copied()).collect(),
+    ));
+    for (name, bytes) in steps {
+        record.push_step(name, bytes);
+    }
     Ok(record)
 }

@@ -3,7 +3,7 @@
 //! per record.
 
 use super::binary::read_records;
-use crate::apdu::Command;
+use crate::commands;
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::status::StatusWord;
@@ -14,16 +14,26 @@ const EF_DIR_SFI: u8 = 30;
 
 /// One application listed in EF.DIR.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirEntry {
-    /// The AID (DO`4F`).
-    pub aid: Vec<u8>,
-    /// The label (DO`50`), if any.
-    pub label: Option<String>,
+    aid: Vec<u8>,
+    label: Option<String>,
 }
 
-pub(super) fn read_dir(session: &mut Session<'_>) -> Result<Vec<DirEntry>> {
-    let select_mf = Command::new(0x00, 0xA4, 0x00, 0x0C, [0x3F, 0x00], None)?;
-    session.transmit_ok(&select_mf, "SELECT MF")?;
+impl DirEntry {
+    /// The AID (DO`4F`).
+    pub fn aid(&self) -> &[u8] {
+        &self.aid
+    }
+
+    /// The label (DO`50`), if any.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+}
+
+pub(crate) fn read_dir(session: &mut Session<'_>) -> Result<Vec<DirEntry>> {
+    session.transmit_ok(&commands::select_mf()?, "SELECT MF")?;
     let records = match read_records(session, EF_DIR_SFI, false, 65_536) {
         Ok(r) => r,
         // An empty EF.DIR: no AP is loaded.
@@ -33,8 +43,14 @@ pub(super) fn read_dir(session: &mut Session<'_>) -> Result<Vec<DirEntry>> {
         }) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
+    parse_dir(&records)
+}
+
+/// Parses EF.DIR records: application templates `61 { 4F aid, 50 label }`.
+pub(crate) fn parse_dir<R: AsRef<[u8]>>(records: &[R]) -> Result<Vec<DirEntry>> {
     let mut out = Vec::new();
-    for rec in &records {
+    for rec in records {
+        let rec = rec.as_ref();
         for tmpl in tlv::parse_ber_all(rec)? {
             if tmpl.tag != 0x61 {
                 return Err(Error::Malformed {

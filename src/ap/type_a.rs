@@ -3,10 +3,14 @@
 //! messaging — four round trips with extended length.
 
 use super::binary::read_records;
-use super::{ApRecord, empty_record, malformed, user_id};
-use crate::auth::{KeyProvider, Random};
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use super::{malformed, user_id};
+use crate::auth::KeyProvider;
 use crate::error::Result;
 use crate::profile::Profile;
+use crate::record::ApRecord;
 use crate::session::Session;
 use crate::sm::SmMode;
 
@@ -17,12 +21,17 @@ pub(super) fn read(
     session: &mut Session<'_>,
     profile: &Profile,
     keys: &dyn KeyProvider,
-    rng: &mut dyn Random,
+    rng: &mut dyn CryptoRngCore,
 ) -> Result<ApRecord> {
-    session.select_aid(&profile.aid)?;
+    session.select_aid(profile.aid())?;
     session.authenticate(keys, rng, SmMode::Mac)?;
     let parts = read_records(session, SFI, true, 256)?;
-    let stream: Vec<u8> = parts.concat();
+    let stream = Zeroizing::new(
+        parts
+            .iter()
+            .flat_map(|p| p.iter().copied())
+            .collect::<Vec<u8>>(),
+    );
     parse(profile, &stream)
 }
 
@@ -40,7 +49,7 @@ pub(crate) fn parse(profile: &Profile, stream: &[u8]) -> Result<ApRecord> {
     let (uid, mut rest) = rest
         .split_at_checked(13)
         .ok_or_else(|| malformed(profile, "record 1 ends inside the user ID"))?;
-    let mut record = empty_record(profile, user_id(profile, uid)?);
+    let mut record = ApRecord::new(profile, user_id(profile, uid)?);
     let mut expected = 0xC1u8;
     while let Some((&tag, tail)) = rest.split_first() {
         if tag != expected || tag > 0xDE {
@@ -67,9 +76,7 @@ pub(crate) fn parse(profile: &Profile, stream: &[u8]) -> Result<ApRecord> {
                 format!("info{} runs past the end of the data", tag - 0xC0),
             )
         })?;
-        record
-            .info
-            .insert(format!("info{}", tag - 0xC0), value.to_vec());
+        record.push_info(tag - 0xC0, value);
         expected = expected.saturating_add(1);
         rest = tail;
     }

@@ -1,19 +1,20 @@
 //! Type C, the common AP (PROFILE.md §4): SELECT, then one READ BINARY by
 //! short file identifier — two round trips, no authentication.
 
-use super::{ApRecord, empty_record, malformed, user_id};
-use crate::apdu::Command;
+use super::{malformed, user_id};
+use crate::commands;
 use crate::error::Result;
 use crate::profile::Profile;
+use crate::record::ApRecord;
 use crate::session::Session;
 
 /// The Type C EF's short file identifier.
 const SFI: u8 = 1;
 
 pub(super) fn read(session: &mut Session<'_>, profile: &Profile) -> Result<ApRecord> {
-    session.select_aid(&profile.aid)?;
+    session.select_aid(profile.aid())?;
     // 00 B0 81 00 00: the whole EF by SFI.
-    let cmd = Command::new(0x00, 0xB0, 0x80 | SFI, 0x00, Vec::new(), Some(256))?;
+    let cmd = commands::read_binary_sfi(SFI, 256)?;
     let resp = session.transmit_ok(&cmd, "READ BINARY")?;
     parse(profile, &resp.data)
 }
@@ -32,7 +33,7 @@ pub(crate) fn parse(profile: &Profile, file: &[u8]) -> Result<ApRecord> {
     let (uid, mut rest) = rest
         .split_at_checked(13)
         .ok_or_else(|| malformed(profile, "the EF ends inside the user ID"))?;
-    let mut record = empty_record(profile, user_id(profile, uid)?);
+    let mut record = ApRecord::new(profile, user_id(profile, uid)?);
     let mut last_tag = 0xC0;
     while let Some((&tag, tail)) = rest.split_first() {
         if tag == 0xFF {
@@ -56,9 +57,7 @@ pub(crate) fn parse(profile: &Profile, file: &[u8]) -> Result<ApRecord> {
                 format!("info{} runs past the end of the EF", tag - 0xC0),
             )
         })?;
-        record
-            .info
-            .insert(format!("info{}", tag - 0xC0), value.to_vec());
+        record.push_info(tag - 0xC0, value);
         last_tag = tag;
         rest = tail;
     }

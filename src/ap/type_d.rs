@@ -3,10 +3,14 @@
 //! READ BINARY with extended length, two by offset without.
 
 use super::binary::{Start, read_binary};
-use super::{ApRecord, empty_record, malformed, user_id};
-use crate::auth::{KeyProvider, Random};
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use super::{malformed, user_id};
+use crate::auth::KeyProvider;
 use crate::error::Result;
 use crate::profile::{Profile, TYPE_D_FILE_LEN, USER_ID_LEN};
+use crate::record::ApRecord;
 use crate::session::Session;
 use crate::sm::SmMode;
 
@@ -17,9 +21,9 @@ pub(super) fn read(
     session: &mut Session<'_>,
     profile: &Profile,
     keys: &dyn KeyProvider,
-    rng: &mut dyn Random,
+    rng: &mut dyn CryptoRngCore,
 ) -> Result<ApRecord> {
-    session.select_aid(&profile.aid)?;
+    session.select_aid(profile.aid())?;
     session.authenticate(keys, rng, SmMode::Encrypt)?;
     let file = read_binary(session, Start::Sfi(SFI), true, Some(TYPE_D_FILE_LEN))?;
     parse(profile, &file)
@@ -39,7 +43,7 @@ pub(crate) fn parse(profile: &Profile, file: &[u8]) -> Result<ApRecord> {
     let (uid, data) = file
         .split_at_checked(USER_ID_LEN)
         .ok_or_else(|| malformed(profile, "the EF ends inside the user ID"))?;
-    let mut record = empty_record(profile, user_id(profile, uid)?);
-    record.data = Some(data.to_vec());
+    let mut record = ApRecord::new(profile, user_id(profile, uid)?);
+    record.set_data(Zeroizing::new(data.to_vec()));
     Ok(record)
 }

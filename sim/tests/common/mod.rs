@@ -11,7 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
-use cardap::crypto::{self, SecretKey, Suite};
+use cardap::Suite;
+use cardap_sim::SecretKey;
+use cardap_sim::crypto;
 use cardap_sim::{ApDescription, Description, VirtualCard};
 use serde_json::Value;
 

@@ -91,6 +91,7 @@ class Result(enum.IntEnum):
     AUTH_FAILED = 400
     SECURE_MESSAGING = 401
     CRYPTO = 402
+    NO_KEYS = 403
     MALFORMED = 500
     INVALID_USER_ID = 501
     TLV = 502

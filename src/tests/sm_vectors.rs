@@ -4,17 +4,14 @@
 //!   (PROFILE.md §7), replayed byte for byte on the terminal side;
 //! * the worked example of ICAO Doc 9303 Part 11, Appendix D.3 (BAC) and D.4
 //!   (secure messaging with 3DES), which follows the same MAC layout.
-// Marks the whole file as test code, so that clippy's test allowances
-// (clippy.toml) cover the helpers too.
-#![cfg(test)]
 
 use std::path::PathBuf;
 
-use cardap::apdu::{Command, LengthEncoding, Response};
-use cardap::auth::{self, FixedRandom, StaticKeys};
-use cardap::crypto::{SecretKey, Suite};
-use cardap::sm::SmMode;
-use cardap::status::StatusWord;
+use crate::apdu::{Command, LengthEncoding, Response};
+use crate::auth::{self, FixedRandom, StaticKeys};
+use crate::crypto::{SecretKey, Suite};
+use crate::sm::SmMode;
+use crate::status::StatusWord;
 use serde_json::Value;
 
 fn h(s: &str) -> Vec<u8> {
@@ -93,6 +90,7 @@ fn every_authenticated_transcript_replays() {
         assert_eq!(
             hex_upper(
                 &auth::get_challenge_command()
+                    .unwrap()
                     .to_bytes(LengthEncoding::Short)
                     .unwrap()
             ),

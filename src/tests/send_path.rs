@@ -1,15 +1,15 @@
 //! The one send path (PROFILE.md §1): `61xx` GET RESPONSE, `6Cxx` resend,
 //! command chaining, and the extended → short fallback, against scripted
 //! transports that check every byte the host sends.
-#![cfg(test)]
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
-use cardap::apdu::Command;
-use cardap::session::Session;
-use cardap::trace::{Replay, Trace};
-use cardap::transport::{Transport, TransportError};
-use cardap::{Error, Profile, Reader, StatusWord};
+use crate::apdu::Command;
+use crate::session::Session;
+use crate::trace::{Replay, Trace};
+use crate::transport::{Transport, TransportError};
+use crate::{Card, Error, Profile, StatusWord};
 
 /// One scripted exchange: the command expected and the answer given.
 type Step = (Vec<u8>, Result<Vec<u8>, TransportError>);
@@ -79,12 +79,15 @@ fn get_response_collects_61xx_pieces() {
             ),
         ],
     );
-    let rec = Reader::new(&mut t)
+    let rec = Card::new(&mut t)
         .read(&Profile::from_toml_str(C_PROFILE).unwrap())
         .unwrap();
-    assert_eq!(rec.user_id.as_str(), "1234567890125");
-    assert_eq!(rec.apdus, 3);
-    assert_eq!(hex::encode_upper(&rec.info["info2"]), "00123456");
+    assert_eq!(rec.user_id().as_str(), "1234567890125");
+    assert_eq!(rec.apdus(), 3);
+    assert_eq!(
+        hex::encode_upper(rec.info_value("info2").unwrap()),
+        "00123456"
+    );
     assert!(t.done());
 }
 
@@ -98,10 +101,10 @@ fn wrong_le_is_resent_once_with_the_exact_length() {
             ("00B0810021", Ok(&format!("{C_FILE}9000"))),
         ],
     );
-    let rec = Reader::new(&mut t)
+    let rec = Card::new(&mut t)
         .read(&Profile::from_toml_str(C_PROFILE).unwrap())
         .unwrap();
-    assert_eq!(rec.apdus, 3);
+    assert_eq!(rec.apdus(), 3);
     assert!(t.done());
 }
 
@@ -184,18 +187,17 @@ fn extended_rejected_falls_back_to_short_reads() {
     );
     let trace = Trace::parse(&text).unwrap();
     let profile = Profile::from_toml_str(&common::profile_for(t)).unwrap();
-    let mut reader = Reader::new(Replay::new(trace))
-        .with_random(Box::new(cardap::auth::FixedRandom::new(h(&random))));
+    let mut reader = Card::new(Replay::new(trace)).with_random(h(&random));
     let rec = reader.read(&profile).unwrap();
-    assert_eq!(rec.user_id.as_str(), "4003000000012");
-    assert_eq!(rec.apdus, 4 + 5);
+    assert_eq!(rec.user_id().as_str(), "4003000000012");
+    assert_eq!(rec.apdus(), 4 + 5);
     assert!(reader.transport().finished());
 }
 
 #[test]
 fn a_profile_can_forbid_extended_length() {
     let profile = Profile::from_toml_str(&format!("{C_PROFILE}extended_length = false\n")).unwrap();
-    assert_eq!(profile.extended_length, Some(false));
+    assert_eq!(profile.extended_length(), Some(false));
     // Type C reads are short either way: two round trips.
     let mut t = Script::new(
         ATR_EXT,
@@ -204,7 +206,7 @@ fn a_profile_can_forbid_extended_length() {
             ("00B0810000", Ok(&format!("{C_FILE}9000"))),
         ],
     );
-    assert_eq!(Reader::new(&mut t).read(&profile).unwrap().apdus, 2);
+    assert_eq!(Card::new(&mut t).read(&profile).unwrap().apdus(), 2);
 }
 
 #[test]
@@ -216,7 +218,7 @@ fn a_removed_card_is_a_typed_error() {
             ("00B0810000", Err(TransportError::CardRemoved)),
         ],
     );
-    let err = Reader::new(&mut t)
+    let err = Card::new(&mut t)
         .read(&Profile::from_toml_str(C_PROFILE).unwrap())
         .unwrap_err();
     assert!(err.card_state_lost(), "{err:?}");
@@ -227,7 +229,7 @@ fn wrong_status_words_are_typed_errors() {
     let cases = [("6A82", "not on the card"), ("6E00", "SELECT failed")];
     for (sw, msg) in cases {
         let mut t = Script::new(ATR_SHORT, &[("00A4040C0AF0434152444150430001", Ok(sw))]);
-        let err = Reader::new(&mut t)
+        let err = Card::new(&mut t)
             .read(&Profile::from_toml_str(C_PROFILE).unwrap())
             .unwrap_err();
         assert!(err.to_string().contains(msg), "{sw}: {err}");
@@ -239,7 +241,7 @@ fn wrong_status_words_are_typed_errors() {
             ("00B0810000", Ok("6982")),
         ],
     );
-    let err = Reader::new(&mut t)
+    let err = Card::new(&mut t)
         .read(&Profile::from_toml_str(C_PROFILE).unwrap())
         .unwrap_err();
     assert!(matches!(
@@ -269,7 +271,7 @@ fn malformed_type_c_files_name_the_ap() {
                 ("00B0810000", Ok(file)),
             ],
         );
-        let err = Reader::new(&mut t)
+        let err = Card::new(&mut t)
             .read(&Profile::from_toml_str(C_PROFILE).unwrap())
             .unwrap_err();
         assert!(err.to_string().contains("lib"), "case {i}: {err}");
@@ -319,14 +321,14 @@ fn an_unprotected_6cxx_inside_the_channel_is_refused_not_resent() {
     ];
     let mut card = Script::new(ATR_EXT, &steps);
     let profile = Profile::from_toml_str(&common::profile_for(&t)).unwrap();
-    let err = Reader::new(&mut card)
-        .with_random(Box::new(cardap::auth::FixedRandom::new(host_random(&t, 1))))
+    let err = Card::new(&mut card)
+        .with_random(host_random(&t, 1))
         .read(&profile)
         .unwrap_err();
     assert!(
         matches!(
             err,
-            Error::SecureMessaging(cardap::sm::SmError::Unprotected(0x6C00))
+            Error::SecureMessaging(crate::sm::SmError::Unprotected(0x6C00))
         ),
         "{err:?}"
     );
@@ -352,11 +354,11 @@ fn a_transport_error_on_an_extended_apdu_falls_back_to_short() {
     // The extended attempt's MAC is fixed by the transcript's random values.
     let mut card = Script::new(ATR_EXT, &steps);
     let profile = Profile::from_toml_str(&common::profile_for(&t)).unwrap();
-    let rec = Reader::new(&mut card)
-        .with_random(Box::new(cardap::auth::FixedRandom::new(host_random(&t, 2))))
+    let rec = Card::new(&mut card)
+        .with_random(host_random(&t, 2))
         .read(&profile)
         .unwrap();
-    assert_eq!(rec.user_id.as_str(), "4003000000012");
-    assert_eq!(rec.apdus, 4 + 5);
+    assert_eq!(rec.user_id().as_str(), "4003000000012");
+    assert_eq!(rec.apdus(), 4 + 5);
     assert!(card.done());
 }
