@@ -46,6 +46,14 @@ for t in vectors["transcripts"]:
     kind = {"C": 0, "A": 1, "D": 2}[t["name"][0]]
     put("reader_answers", bytes([kind]) + segments(resps))
     put("virtual_card", segments(cmds))
+    kind_ap = {"C": 0, "A": 1, "D": 2}[t["name"][0]]
+    card_ = t["card"]
+    if kind_ap == 2:
+        put("ap_parsers", bytes([2]) + bytes.fromhex(card_["file"]))
+    elif kind_ap == 1 and "ef_records" in card_:
+        put("ap_parsers", bytes([1]) + b"".join(bytes.fromhex(r) for r in card_["ef_records"]))
+    elif kind_ap == 0 and "file" in card_:
+        put("ap_parsers", bytes([0]) + bytes.fromhex(card_["file"]))
     suite = {"3des": 0, "aes128": 1, "aes256": 2}.get(t.get("suite"), 0)
     mode = suite | (4 if t["name"][0] == "D" else 0)
     put("sm_unwrap", bytes([mode]) + segments(resps[3:]))
@@ -60,6 +68,8 @@ for t in vectors["transcripts"]:
     else:
         put("card_contents", bytes([8]) + segments([b"LIB", b"\x00\x12\x34\x56", b"\x07"]))
 
+put("ap_parsers", bytes([3]) + segments([b"\x61\x12\x4F\x0A\xF0\x43\x41\x52\x44\x41\x50\x43\x00\x01\x50\x04test"]))
+put("ap_parsers", bytes([4]) + "山田 花子".encode("shift_jis"))
 # EF.DIR listing answers: SELECT ok, then records.
 put("reader_answers", bytes([3]) + segments([b"\x90\x00", b"\x61\x12\x4F\x0A\xF0\x43\x41\x52\x44\x41\x50\x43\x00\x01\x50\x04\x74\x65\x73\x74\x90\x00", b"\x6A\x83"]))
 

@@ -2,31 +2,28 @@
 //! simple-TLV, the ATR's historical bytes, user IDs and APDU trace text.
 #![no_main]
 
-use cardap::apdu::{Command, Response};
+use cardap::fuzzing;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((command, encoding)) = Command::parse(data) {
-        let bytes = command
-            .to_bytes(encoding)
-            .expect("a parsed command encodes");
-        let (again, _) = Command::parse(&bytes).expect("an encoded command parses");
-        assert_eq!(again, command);
+    if let Ok(bytes) = fuzzing::command_apdu(data) {
+        let again = fuzzing::command_apdu(&bytes).expect("an encoded command parses");
+        assert_eq!(again, bytes);
     }
-    if let Ok(response) = Response::parse(data) {
-        assert_eq!(response.to_bytes(), data);
+    let _ = fuzzing::command_apdu_is_extended(data);
+    if let Ok((len, _)) = fuzzing::response_apdu(data) {
+        assert_eq!(len + 2, data.len());
     }
-    let _ = cardap::tlv::parse_ber_all(data);
+    let _ = fuzzing::ber_tlv(data);
     let mut rest = data;
-    while let Ok((_, tail)) = cardap::tlv::parse_simple(rest) {
-        if tail.len() >= rest.len() {
+    while let Ok((_, _, left)) = fuzzing::simple_tlv(rest) {
+        if left >= rest.len() {
             break;
         }
-        rest = tail;
+        rest = &rest[rest.len() - left..];
     }
-    let _ = cardap::atr::historical_bytes(data);
-    let _ = cardap::atr::card_capabilities(data);
-    let _ = cardap::atr::supports_extended_length(data);
+    let _ = fuzzing::atr_historical_bytes(data);
+    let _ = fuzzing::atr_supports_extended(data);
     let _ = cardap::UserId::parse(data);
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(trace) = cardap::trace::Trace::parse(text) {

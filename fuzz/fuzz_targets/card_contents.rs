@@ -4,8 +4,7 @@
 //! A/C/D parsers and the SM chaining see every length and layout.
 #![no_main]
 
-use cardap::auth::FixedRandom;
-use cardap::{Profile, Reader};
+use cardap::{Card as Reader, Profile};
 use cardap_fuzz::{FIXED_RANDOM, segments};
 use cardap_sim::VirtualCard;
 use libfuzzer_sys::fuzz_target;
@@ -75,9 +74,8 @@ fuzz_target!(|data: &[u8]| {
         }
     );
     let profile = Profile::from_toml_str(&profile).expect("profile");
-    let mut reader =
-        Reader::new(card).with_random(Box::new(FixedRandom::new(FIXED_RANDOM.repeat(4))));
+    let mut reader = Reader::new(card).with_random(FIXED_RANDOM.repeat(4));
     if let Ok(record) = reader.read(&profile) {
-        assert_eq!(record.user_id.as_str(), "1001000000019");
+        assert_eq!(record.user_id().as_str(), "1001000000019");
     }
 });

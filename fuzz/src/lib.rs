@@ -1,7 +1,7 @@
 //! Shared pieces of the fuzz targets: a card that answers from fuzz bytes,
 //! APDU sequences cut from fuzz bytes, and the demo profiles and card.
 
-use cardap::transport::{Transport, TransportError};
+use cardap::{Transport, TransportError};
 
 /// The demo card and profiles of `examples/`.
 pub const DEMO_CARD: &str = include_str!("../../examples/cards/demo.toml");
