@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 mode="${1:-smoke}"
 
 if ! rustup toolchain list | grep -q '^nightly'; then
-  rustup toolchain install nightly --profile minimal
+  rustup toolchain install nightly --profile minimal \
+    || { echo "fuzz: the nightly toolchain is missing and cannot be installed" >&2; exit 1; }
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
