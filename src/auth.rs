@@ -163,7 +163,7 @@ impl KeyProvider for StaticKeys {
 
 /// Fills `buf` from the session's random source; a failing source is
 /// [`AuthError::Random`].
-fn fill(rng: &mut dyn CryptoRngCore, buf: &mut [u8]) -> Result<(), AuthError> {
+pub(crate) fn fill(rng: &mut dyn CryptoRngCore, buf: &mut [u8]) -> Result<(), AuthError> {
     rng.try_fill_bytes(buf).map_err(|_| AuthError::Random)
 }
 
@@ -277,6 +277,26 @@ pub fn begin(
     rnd_icc: &[u8],
     rng: &mut dyn CryptoRngCore,
 ) -> Result<(Command, Pending), AuthError> {
+    begin_with_reference(keys, rnd_icc, rng, KEY_REFERENCE_READ)
+}
+
+/// `P2` of MUTUAL AUTHENTICATE naming the AP's read key set (the version 1
+/// form, PROFILE.md §11.1).
+pub(crate) const KEY_REFERENCE_READ: u8 = 0x00;
+/// `P2` naming the AP's update key set (PROFILE.md §11.1).
+pub(crate) const KEY_REFERENCE_UPDATE: u8 = 0x82;
+/// `P2` naming the issuer key set of the card manager (PROFILE.md §12.1).
+#[cfg_attr(not(feature = "issuer"), allow(dead_code))]
+pub(crate) const KEY_REFERENCE_ISSUER: u8 = 0x83;
+
+/// [`begin`] with the key reference `p2` of PROFILE.md §11.1 in MUTUAL
+/// AUTHENTICATE (`00 82 00 P2 28 …`).
+pub(crate) fn begin_with_reference(
+    keys: &dyn KeyProvider,
+    rnd_icc: &[u8],
+    rng: &mut dyn CryptoRngCore,
+    p2: u8,
+) -> Result<(Command, Pending), AuthError> {
     let rnd_icc: [u8; RND_LEN] = rnd_icc
         .try_into()
         .map_err(|_| AuthError::Malformed("RND.ICC must be 8 bytes"))?;
@@ -302,7 +322,7 @@ pub fn begin(
     }
     let m_ifd = keys.mac(&data)?;
     data.extend_from_slice(&m_ifd);
-    let command = commands::mutual_authenticate(data, AUTH_DATA_LEN)
+    let command = commands::mutual_authenticate_with_reference(p2, data, AUTH_DATA_LEN)
         .map_err(|_| AuthError::Malformed("MUTUAL AUTHENTICATE cannot be encoded"))?;
     Ok((command, pending))
 }

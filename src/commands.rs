@@ -184,7 +184,8 @@ pub(crate) fn properties(instruction: u8) -> Properties {
         ins::UPDATE_RECORD | ins::UPDATE_RECORD_ODD => props("UPDATE RECORD", Persistent, Clear),
         ins::WRITE_RECORD => props("WRITE RECORD", Persistent, Clear),
         ins::APPEND_RECORD => props("APPEND RECORD", Persistent, Clear),
-        ins::CREATE_FILE => props("CREATE FILE", Persistent, Clear),
+        // The template carries the new AP's key sets (PROFILE.md §12.2).
+        ins::CREATE_FILE => props("CREATE FILE", Persistent, Cryptogram),
         ins::DELETE_FILE => props("DELETE FILE", Persistent, Clear),
         ins::ACTIVATE_FILE => props("ACTIVATE FILE", Persistent, Clear),
         ins::DEACTIVATE_FILE => props("DEACTIVATE FILE", Persistent, Clear),
@@ -285,8 +286,79 @@ pub(crate) fn get_challenge(ne: usize) -> Result<Command, ApduError> {
 /// MUTUAL AUTHENTICATE with the terminal's cryptogram `E_IFD ‖ M_IFD`
 /// (`00 82 00 00 Lc data Le`; ISO/IEC 7816-4 §11.5.4; PROFILE.md §7 step 2;
 /// ICAO 9303 Part 11 §4.3.3.1). The data are zeroized with the command.
+#[cfg(test)]
 pub(crate) fn mutual_authenticate(data: Vec<u8>, ne: usize) -> Result<Command, ApduError> {
-    Command::new(CLA, ins::MUTUAL_AUTHENTICATE, 0x00, 0x00, data, Some(ne))
+    mutual_authenticate_with_reference(0x00, data, ne)
+}
+
+/// MUTUAL AUTHENTICATE naming a key set in `P2` (`00 82 00 P2 Lc data Le`;
+/// ISO/IEC 7816-4 §11.5.4, P2 b8 = 1 "specific reference data", b5–b1 the
+/// key number; PROFILE.md §11.1: `00`/`81` read keys, `82` update keys, `83`
+/// issuer keys).
+pub(crate) fn mutual_authenticate_with_reference(
+    p2: u8,
+    data: Vec<u8>,
+    ne: usize,
+) -> Result<Command, ApduError> {
+    Command::new(CLA, ins::MUTUAL_AUTHENTICATE, 0x00, p2, data, Some(ne))
+}
+
+/// UPDATE RECORD of record `number` of the EF with short file identifier
+/// `sfi`, the data the whole record (`00 DC n SFI<<3|100 Lc record`; ISO/IEC
+/// 7816-4 §11.4.4; PROFILE.md §11.2).
+pub(crate) fn update_record(number: u8, sfi: u8, record: &[u8]) -> Result<Command, ApduError> {
+    Command::new(
+        CLA,
+        ins::UPDATE_RECORD,
+        number,
+        ((sfi & 0x1F) << 3) | 0b100,
+        record,
+        None,
+    )
+}
+
+/// UPDATE BINARY of the EF with short file identifier `sfi` from `offset`
+/// (`00 D6 80|SFI offset Lc data`; ISO/IEC 7816-4 §11.3.4, P1 b8 = 1;
+/// PROFILE.md §11.3, §11.4).
+pub(crate) fn update_binary_sfi(sfi: u8, offset: u8, data: &[u8]) -> Result<Command, ApduError> {
+    Command::new(
+        CLA,
+        ins::UPDATE_BINARY,
+        0x80 | (sfi & 0x1F),
+        offset,
+        data,
+        None,
+    )
+}
+
+/// CREATE FILE with an FCP template (`00 E0 00 00 Lc 62 …`; ISO/IEC 7816-9
+/// §6.1 / 7816-4 §11.2.4; PROFILE.md §12.2). The template holds keys: sent
+/// only under secure messaging in encryption mode, zeroized with the command.
+#[cfg_attr(not(feature = "issuer"), allow(dead_code))]
+pub(crate) fn create_file(template: &[u8]) -> Result<Command, ApduError> {
+    Command::new(CLA, ins::CREATE_FILE, 0x00, 0x00, template, None)
+}
+
+/// DELETE FILE by DF name (`00 E4 04 00 Lc AID`; ISO/IEC 7816-9 §6.2;
+/// PROFILE.md §12.3).
+#[cfg_attr(not(feature = "issuer"), allow(dead_code))]
+pub(crate) fn delete_file_df_name(aid: &[u8]) -> Result<Command, ApduError> {
+    Command::new(CLA, ins::DELETE_FILE, 0x04, 0x00, aid, None)
+}
+
+/// DELETE FILE of every AP of an area (`00 E4 A0 00 01 area Le`, a
+/// proprietary `P1`; PROFILE.md §12.4: move-out, area `02`). The answer is
+/// one byte, the number of APs deleted.
+#[cfg_attr(not(feature = "issuer"), allow(dead_code))]
+pub(crate) fn delete_area(area: u8, ne: usize) -> Result<Command, ApduError> {
+    Command::new(CLA, ins::DELETE_FILE, 0xA0, 0x00, [area], Some(ne))
+}
+
+/// GET DATA of entry `index` (from 1) of the APs of an area (`00 CA index
+/// area Le`, a proprietary `P1 P2`; PROFILE.md §12.5; area `00` both).
+#[cfg_attr(not(feature = "issuer"), allow(dead_code))]
+pub(crate) fn get_data_entry(index: u8, area: u8, ne: usize) -> Result<Command, ApduError> {
+    Command::new(CLA, ins::GET_DATA, index, area, [], Some(ne))
 }
 
 #[cfg(test)]

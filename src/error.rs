@@ -78,6 +78,19 @@ pub enum Error {
     /// A profile is invalid.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    /// A write or an install asks for something the profile or PROFILE.md
+    /// does not allow (checked before anything is sent).
+    #[error("invalid request: {problem}")]
+    Request {
+        /// What is wrong (never the values to write).
+        problem: String,
+    },
+    /// The loading desk's user-ID registry failed.
+    #[error("{problem}")]
+    Registry {
+        /// What failed, naming the registry file.
+        problem: String,
+    },
     /// A TLV structure is malformed.
     #[error(transparent)]
     Tlv(#[from] TlvError),

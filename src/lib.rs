@@ -36,6 +36,8 @@ mod fields;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "issuer")]
+pub mod issuer;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod profile;
@@ -49,6 +51,7 @@ mod tlv;
 pub mod trace;
 pub mod transport;
 mod userid;
+pub mod write;
 
 pub use ap::DirEntry;
 pub use auth::{KeyProvider, StaticKeys};
@@ -60,3 +63,4 @@ pub use record::ApRecord;
 pub use status::StatusWord;
 pub use transport::{Transport, TransportError};
 pub use userid::UserId;
+pub use write::{FieldWrite, WriteReport};

@@ -275,6 +275,8 @@ pub struct Profile {
     extended_length: Option<bool>,
     /// Authentication, for A, D and (optionally) custom APs.
     auth: Option<AuthConfig>,
+    /// The update key set of `[auth.update]` (PROFILE.md §11.1), for writes.
+    update: Option<AuthConfig>,
     /// Decoded fields.
     fields: Vec<FieldSpec>,
     /// Custom read steps.
@@ -299,12 +301,24 @@ struct RawProfile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAuth {
-    suite: String,
+    suite: Option<String>,
     k_enc: Option<Zeroizing<String>>,
     k_enc_env: Option<String>,
     k_mac: Option<Zeroizing<String>>,
     k_mac_env: Option<String>,
     sm: Option<String>,
+    update: Option<RawUpdate>,
+}
+
+/// `[auth.update]`: the AP's update key set (PROFILE.md §11.1).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpdate {
+    suite: String,
+    k_enc: Option<Zeroizing<String>>,
+    k_enc_env: Option<String>,
+    k_mac: Option<Zeroizing<String>>,
+    k_mac_env: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -406,6 +420,20 @@ impl Profile {
         self.auth.as_ref()
     }
 
+    /// The update key set of `[auth.update]` (PROFILE.md §11.1), used by
+    /// writes.
+    pub fn update(&self) -> Option<&AuthConfig> {
+        self.update.as_ref()
+    }
+
+    /// The same profile without its update keys (a reader's view).
+    pub fn without_update_keys(&self) -> Self {
+        Self {
+            update: None,
+            ..self.clone()
+        }
+    }
+
     /// The `[[field]]` entries, in the file's order.
     pub fn fields(&self) -> &[FieldSpec] {
         &self.fields
@@ -460,7 +488,31 @@ impl Profile {
         if !(5..=16).contains(&aid.len()) {
             return Err(ctx.err("aid", format!("{} bytes; an AID has 5 to 16", aid.len())));
         }
-        let auth = match (kind, raw.auth) {
+        let (raw_auth, update) = match raw.auth {
+            Some(mut a) => {
+                let update = a.update.take();
+                let read_part = a.suite.is_some()
+                    || a.k_enc.is_some()
+                    || a.k_enc_env.is_some()
+                    || a.k_mac.is_some()
+                    || a.k_mac_env.is_some()
+                    || a.sm.is_some();
+                (read_part.then_some(a), update)
+            }
+            None => (None, None),
+        };
+        let update = match update {
+            Some(u) if kind == ApType::Custom => {
+                drop(u);
+                return Err(ctx.err(
+                    "auth.update",
+                    "a custom AP has no write layout in the profile",
+                ));
+            }
+            Some(u) => Some(parse_update(&ctx, kind, u)?),
+            None => None,
+        };
+        let auth = match (kind, raw_auth) {
             (ApType::C, Some(_)) => {
                 return Err(ctx.err(
                     "auth",
@@ -484,6 +536,7 @@ impl Profile {
             aid,
             extended_length: raw.extended_length,
             auth,
+            update,
             fields,
             reads,
         })
@@ -595,8 +648,38 @@ fn key(
     Ok(Some(k))
 }
 
+fn parse_update(ctx: &Ctx<'_>, kind: ApType, u: RawUpdate) -> Result<AuthConfig, ProfileError> {
+    let suite = Suite::from_name(&u.suite).ok_or_else(|| {
+        ctx.err(
+            "auth.update.suite",
+            "unknown suite (expected \"3des\", \"aes128\" or \"aes256\")",
+        )
+    })?;
+    let k_enc = key(ctx, suite, "update.k_enc", u.k_enc, u.k_enc_env)?;
+    let k_mac = key(ctx, suite, "update.k_mac", u.k_mac, u.k_mac_env)?;
+    if k_enc.is_some() != k_mac.is_some() {
+        return Err(ctx.err(
+            "auth.update",
+            "give both k_enc and k_mac, or neither (external key provider)",
+        ));
+    }
+    // Type D channels are in encryption mode, A and C in MAC mode (§11.1).
+    let mode = if kind == ApType::D {
+        SmMode::Encrypt
+    } else {
+        SmMode::Mac
+    };
+    Ok(AuthConfig {
+        suite,
+        k_enc,
+        k_mac,
+        mode,
+    })
+}
+
 fn parse_auth(ctx: &Ctx<'_>, kind: ApType, a: RawAuth) -> Result<AuthConfig, ProfileError> {
-    let suite = Suite::from_name(&a.suite).ok_or_else(|| {
+    let suite_name = a.suite.ok_or_else(|| ctx.err("auth.suite", "missing"))?;
+    let suite = Suite::from_name(&suite_name).ok_or_else(|| {
         ctx.err(
             "auth.suite",
             "unknown suite (expected \"3des\", \"aes128\" or \"aes256\")",

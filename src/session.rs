@@ -285,6 +285,24 @@ impl<'t> Session<'t> {
         Ok(())
     }
 
+    /// [`Session::authenticate`] with the key reference `p2` in MUTUAL
+    /// AUTHENTICATE (PROFILE.md §11.1: `82` update keys, `83` issuer keys).
+    pub(crate) fn authenticate_with_reference(
+        &mut self,
+        keys: &dyn KeyProvider,
+        rng: &mut dyn CryptoRngCore,
+        mode: SmMode,
+        p2: u8,
+    ) -> Result<()> {
+        self.channel = None;
+        let challenge = self.transmit_ok(&auth::get_challenge_command()?, "GET CHALLENGE")?;
+        let (cmd, pending) = auth::begin_with_reference(keys, &challenge.data, rng, p2)?;
+        let resp = self.transmit(&cmd)?;
+        let channel = auth::finish(keys, pending, &resp, mode)?;
+        self.channel = Some(channel);
+        Ok(())
+    }
+
     /// Sends `cmd` under secure messaging and returns the verified plain
     /// response (any status word). Every integrity failure closes the channel
     /// and returns no data.
@@ -299,20 +317,24 @@ impl<'t> Session<'t> {
             .as_mut()
             .filter(|c| c.is_open())
             .ok_or(Error::SecureMessaging(SmError::Closed))?;
-        let protected = channel.protect(cmd, encoding)?;
-        let bytes = protected.to_bytes(encoding);
-        let bytes = match bytes {
-            Ok(b) => b,
-            Err(e) => {
-                self.channel = None;
-                return Err(e.into());
-            }
-        };
-        let exchanged = self.exchange(&bytes);
-        let exchanged = if encoding == LengthEncoding::Extended {
-            refused_extended(exchanged)
-        } else {
-            exchanged
+        // The MAC does not cover the outer Le: protect in the extended form
+        // and give the short form its Le. A protected command over 255 data
+        // bytes without extended length is sent by command chaining
+        // (PROFILE.md §11.1); the card runs it when the last part arrives.
+        let protected = channel.protect(cmd, LengthEncoding::Extended)?;
+        let exchanged = match encoding {
+            LengthEncoding::Extended => match protected.to_bytes(encoding) {
+                Ok(bytes) => refused_extended(self.exchange(&bytes)),
+                Err(e) => Err(e.into()),
+            },
+            LengthEncoding::Short => match protected.with_ne(Some(MAX_SHORT_NE)) {
+                Ok(short) if short.data().len() > MAX_SHORT_NC => self.send_chained(&short),
+                Ok(short) => short
+                    .to_bytes(encoding)
+                    .map_err(Error::from)
+                    .and_then(|bytes| self.exchange(&bytes)),
+                Err(e) => Err(e.into()),
+            },
         };
         // 61xx under SM is transport-level chaining of the protected
         // response; any other unprotected status word (6Cxx included) is left

@@ -6,6 +6,7 @@
 // Written for C# 7 (Mono's mcs) as well as current .NET.
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.InteropServices;
 using System.Text;
 using Cardap.Native;
@@ -15,58 +16,114 @@ namespace Cardap
     /// <summary>The C ABI's result codes (<c>cardap_result</c>); values are stable.</summary>
     public enum ResultCode : uint
     {
+        /// <summary>Success.</summary>
         Ok = 0,
+        /// <summary>A required pointer was NULL.</summary>
         NullParameter = 100,
+        /// <summary>An argument was refused (not UTF-8, NUL in a path, ...).</summary>
         InvalidArgument = 101,
+        /// <summary>A length was too large.</summary>
         TooLong = 102,
+        /// <summary>A handle was not a live object of the expected kind.</summary>
         InvalidHandle = 103,
+        /// <summary>An internal error (a bug in cardap).</summary>
         Panic = 104,
+        /// <summary>An index was out of range.</summary>
         OutOfRange = 105,
+        /// <summary>The item asked for is absent.</summary>
         NotFound = 106,
+        /// <summary>libcardap was built without this feature.</summary>
         Unsupported = 107,
+        /// <summary>The object is in use by another thread (the wrapper's objects wait instead).</summary>
+        Busy = 108,
+        /// <summary>The card was removed.</summary>
         CardRemoved = 200,
+        /// <summary>The card was reset.</summary>
         CardReset = 201,
+        /// <summary>No card is in the reader.</summary>
         NoCard = 202,
+        /// <summary>The reader is unknown or gone.</summary>
         ReaderUnavailable = 203,
+        /// <summary>The smart-card service (pcscd) is not running.</summary>
         ServiceUnavailable = 204,
+        /// <summary>The operation was cancelled.</summary>
         Cancelled = 205,
+        /// <summary>The operation timed out.</summary>
         Timeout = 206,
+        /// <summary>The command could not be carried by the reader.</summary>
         NotCarried = 207,
+        /// <summary>A replayed trace did not match the command sent.</summary>
         ReplayMismatch = 208,
+        /// <summary>The operation was interrupted.</summary>
         Interrupted = 209,
+        /// <summary>Any other failure of the reader or the link.</summary>
         TransportFailure = 299,
+        /// <summary>The card answered with an error status word.</summary>
         CardStatus = 300,
+        /// <summary>The AP is not on the card.</summary>
         ApNotFound = 301,
+        /// <summary>The card refused extended-length APDUs.</summary>
         ExtendedRejected = 302,
+        /// <summary>A write the profile or the profile document does not allow; nothing was sent.</summary>
+        InvalidWrite = 310,
+        /// <summary>The loading desk's user-ID registry failed.</summary>
+        Registry = 311,
+        /// <summary>Mutual authentication failed.</summary>
         AuthFailed = 400,
+        /// <summary>A protected response did not verify.</summary>
         SecureMessaging = 401,
+        /// <summary>A cryptographic operation failed.</summary>
         Crypto = 402,
+        /// <summary>The AP needs keys and neither the profile nor a key provider gives them.</summary>
         NoKeys = 403,
+        /// <summary>Data from the card are malformed.</summary>
         Malformed = 500,
+        /// <summary>The user ID on the card is invalid.</summary>
         InvalidUserId = 501,
+        /// <summary>A TLV structure is malformed.</summary>
         Tlv = 502,
+        /// <summary>An APDU is malformed.</summary>
         Apdu = 503,
+        /// <summary>A profile is invalid.</summary>
         ProfileInvalid = 600,
+        /// <summary>A profile file cannot be read.</summary>
         ProfileIo = 601,
+        /// <summary>A virtual card description is invalid.</summary>
         CardDescriptionInvalid = 700,
+        /// <summary>A virtual card description file cannot be read.</summary>
         CardDescriptionIo = 701,
+        /// <summary>A code this version of the wrapper does not know.</summary>
         Unknown = 999,
     }
 
     /// <summary>The AP types (<c>cardap_ap_type</c>).</summary>
     public enum ApType : uint
     {
+        /// <summary>Type A: mutual authentication, MAC-protected records.</summary>
         A = 1,
+        /// <summary>Type C: plain records.</summary>
         C = 3,
+        /// <summary>Type D: encrypted secure messaging.</summary>
         D = 4,
+        /// <summary>A custom AP driven by the profile's read steps.</summary>
         Custom = 100,
     }
 
     /// <summary>A call into libcardap failed. <see cref="Code"/> is the C result code;
-    /// the message never holds key material.</summary>
+    /// the message is the library's: the operation and the problem, never key material.</summary>
     public class CardapException : Exception
     {
-        public CardapException(ResultCode code, string message) : base(message) { Code = code; }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it, such as an exception thrown by a
+        /// transport delegate or a key provider; may be null.</param>
+        public CardapException(ResultCode code, string message, Exception innerException = null)
+            : base(message, innerException)
+        {
+            Code = code;
+        }
+
         /// <summary>The C result code.</summary>
         public ResultCode Code { get; }
     }
@@ -74,46 +131,116 @@ namespace Cardap
     /// <summary>An argument was refused (1xx codes).</summary>
     public class CardapArgumentException : CardapException
     {
-        public CardapArgumentException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardapArgumentException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
+    }
+
+    /// <summary>libcardap was built without this feature (PC/SC, virtual cards).</summary>
+    public class UnsupportedException : CardapException
+    {
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public UnsupportedException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The reader or the link failed (2xx codes).</summary>
     public class TransportException : CardapException
     {
-        public TransportException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public TransportException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The card was removed or reset: its security state is lost.</summary>
     public class CardRemovedException : TransportException
     {
-        public CardRemovedException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardRemovedException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>No card is in the reader.</summary>
     public class NoCardException : TransportException
     {
-        public NoCardException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public NoCardException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
+    }
+
+    /// <summary>The reader is unknown or gone.</summary>
+    public class ReaderUnavailableException : TransportException
+    {
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ReaderUnavailableException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The smart-card service (pcscd) is not running.</summary>
     public class ServiceUnavailableException : TransportException
     {
-        public ServiceUnavailableException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ServiceUnavailableException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
+    }
+
+    /// <summary>A wait ended at its timeout (<see cref="ResultCode.Timeout"/>).</summary>
+    public class CardapTimeoutException : TransportException
+    {
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardapTimeoutException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The card refused a command (3xx codes).</summary>
     public class CardException : CardapException
     {
-        public CardException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>The card answered with an error status word.</summary>
     public class StatusWordException : CardException
     {
-        public StatusWordException(ResultCode code, string message, ushort? statusWord) : base(code, message)
+        /// <summary>An exception for a refused command.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="statusWord">The card's status word, when known.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public StatusWordException(ResultCode code, string message, ushort? statusWord, Exception innerException = null)
+            : base(code, message, innerException)
         {
             StatusWord = statusWord;
         }
+
         /// <summary><c>SW1 &lt;&lt; 8 | SW2</c>, when known.</summary>
         public ushort? StatusWord { get; }
     }
@@ -121,37 +248,90 @@ namespace Cardap
     /// <summary>The AP the profile names is not on the card.</summary>
     public class ApNotFoundException : CardException
     {
-        public ApNotFoundException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ApNotFoundException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Authentication, secure messaging or cryptography failed (4xx codes).</summary>
-    public class SecurityException : CardapException
+    public class CardapSecurityException : CardapException
     {
-        public SecurityException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardapSecurityException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Mutual authentication failed (wrong keys, or not the expected card).</summary>
-    public class AuthenticationException : SecurityException
+    public class MutualAuthenticationException : CardapSecurityException
     {
-        public AuthenticationException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public MutualAuthenticationException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
+    }
+
+    /// <summary>A protected response did not verify; none of its data are returned.</summary>
+    public class IntegrityException : CardapSecurityException
+    {
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public IntegrityException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
+    }
+
+    /// <summary>The AP needs keys, and neither the profile nor an
+    /// <see cref="IKeyProvider"/> gives them.</summary>
+    public class NoKeysException : CardapSecurityException
+    {
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public NoKeysException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Data read from the card are malformed (5xx codes).</summary>
     public class CardDataException : CardapException
     {
-        public CardDataException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardDataException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A profile is invalid or cannot be read (6xx codes).</summary>
     public class ProfileException : CardapException
     {
-        public ProfileException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public ProfileException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>A virtual card description is invalid or cannot be read (7xx codes).</summary>
     public class CardDescriptionException : CardapException
     {
-        public CardDescriptionException(ResultCode code, string message) : base(code, message) { }
+        /// <summary>An exception for a result code, with the library's message.</summary>
+        /// <param name="code">The C result code.</param>
+        /// <param name="message">What failed: the operation and the problem.</param>
+        /// <param name="innerException">What caused it; may be null.</param>
+        public CardDescriptionException(ResultCode code, string message, Exception innerException = null)
+            : base(code, message, innerException) { }
     }
 
     /// <summary>Conversions and error mapping shared by the wrapper classes.</summary>
@@ -208,7 +388,7 @@ namespace Cardap
             return Utf8(text, len);
         }
 
-        internal static CardapException Exception(ResultCode code, string message, ushort? sw)
+        internal static CardapException Exception(ResultCode code, string message, ushort? sw, Exception inner = null)
         {
             if (string.IsNullOrEmpty(message))
             {
@@ -216,34 +396,47 @@ namespace Cardap
             }
             switch (code)
             {
+                case ResultCode.Unsupported:
+                    return new UnsupportedException(code, message, inner);
                 case ResultCode.CardRemoved:
                 case ResultCode.CardReset:
-                    return new CardRemovedException(code, message);
+                    return new CardRemovedException(code, message, inner);
                 case ResultCode.NoCard:
-                    return new NoCardException(code, message);
+                    return new NoCardException(code, message, inner);
+                case ResultCode.ReaderUnavailable:
+                    return new ReaderUnavailableException(code, message, inner);
+                case ResultCode.Timeout:
+                    return new CardapTimeoutException(code, message, inner);
                 case ResultCode.ServiceUnavailable:
-                    return new ServiceUnavailableException(code, message);
+                    return new ServiceUnavailableException(code, message, inner);
                 case ResultCode.CardStatus:
-                    return new StatusWordException(code, message, sw);
+                    return new StatusWordException(code, message, sw, inner);
                 case ResultCode.ApNotFound:
-                    return new ApNotFoundException(code, message);
+                    return new ApNotFoundException(code, message, inner);
                 case ResultCode.AuthFailed:
-                    return new AuthenticationException(code, message);
+                    return new MutualAuthenticationException(code, message, inner);
+                case ResultCode.SecureMessaging:
+                    return new IntegrityException(code, message, inner);
+                case ResultCode.NoKeys:
+                    return new NoKeysException(code, message, inner);
+                case ResultCode.InvalidWrite:
+                    return new CardapArgumentException(code, message, inner);
                 case ResultCode.Panic:
                 case ResultCode.InvalidHandle:
+                case ResultCode.Busy:
                 case ResultCode.Unknown:
-                    return new CardapException(code, message);
+                    return new CardapException(code, message, inner);
             }
             switch ((uint)code / 100)
             {
-                case 1: return new CardapArgumentException(code, message);
-                case 2: return new TransportException(code, message);
-                case 3: return new CardException(code, message);
-                case 4: return new SecurityException(code, message);
-                case 5: return new CardDataException(code, message);
-                case 6: return new ProfileException(code, message);
-                case 7: return new CardDescriptionException(code, message);
-                default: return new CardapException(code, message);
+                case 1: return new CardapArgumentException(code, message, inner);
+                case 2: return new TransportException(code, message, inner);
+                case 3: return new CardException(code, message, inner);
+                case 4: return new CardapSecurityException(code, message, inner);
+                case 5: return new CardDataException(code, message, inner);
+                case 6: return new ProfileException(code, message, inner);
+                case 7: return new CardDescriptionException(code, message, inner);
+                default: return new CardapException(code, message, inner);
             }
         }
 
@@ -272,10 +465,14 @@ namespace Cardap
     internal sealed class ContextHandle : SafeHandle
     {
         public ContextHandle() : base(IntPtr.Zero, true) { }
+        /// <summary>What the native context calls back (a transport delegate):
+        /// alive as long as the handle.</summary>
+        internal object KeepAlive;
         public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
         protected override unsafe bool ReleaseHandle()
         {
             NativeMethods.cardap_context_free((cardap_context*)handle);
+            KeepAlive = null;
             return true;
         }
         internal void Set(IntPtr h) { SetHandle(h); }
@@ -399,45 +596,162 @@ namespace Cardap
         public void Dispose() { handle.Dispose(); }
     }
 
-    /// <summary>What one read returned, copied out of the native record.</summary>
+    /// <summary>The areas of the free area (<c>cardap_area</c>, PROFILE.md §12).</summary>
+    public enum Area : uint
+    {
+        /// <summary>Both areas (listing only).</summary>
+        Both = 0,
+        /// <summary>The extension area: kept when the holder moves.</summary>
+        Extension = 1,
+        /// <summary>The local-resident area: deleted at a move-out.</summary>
+        Local = 2,
+    }
+
+    internal sealed class IssuerHandle : SafeHandle
+    {
+        public IssuerHandle() : base(IntPtr.Zero, true) { }
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+        protected override unsafe bool ReleaseHandle()
+        {
+            NativeMethods.cardap_issuer_free((cardap_issuer*)handle);
+            return true;
+        }
+        internal void Set(IntPtr h) { SetHandle(h); }
+    }
+
+    /// <summary>A loading desk: the card manager's AID, the issuer key set and the
+    /// user-ID registry of an issuer file (PROFILE.md §12). Dispose it when done.</summary>
+    public sealed unsafe class Issuer : IDisposable
+    {
+        private readonly IssuerHandle handle;
+
+        private Issuer(IssuerHandle handle) { this.handle = handle; }
+
+        /// <summary>Reads an issuer file such as <c>examples/issuer.toml</c>.</summary>
+        /// <exception cref="ProfileException">The file cannot be read or is invalid.</exception>
+        public static Issuer FromFile(string path)
+        {
+            UIntPtr len;
+            byte[] bytes = Interop.Encode(path, "path", out len);
+            var h = new IssuerHandle();
+            fixed (byte* p = bytes)
+            {
+                cardap_issuer* raw = null;
+                Interop.Check(NativeMethods.cardap_issuer_new_from_file(p, len, &raw));
+                h.Set((IntPtr)raw);
+            }
+            return new Issuer(h);
+        }
+
+        internal SafeHandle Handle { get { return handle; } }
+
+        /// <summary>Frees the native issuer.</summary>
+        public void Dispose() { handle.Dispose(); }
+    }
+
+    /// <summary>What one read returned, copied out of the native record.
+    /// Read-only: byte arrays are handed out as copies, maps cannot be changed;
+    /// entries keep the record's order.</summary>
     public sealed class Record
     {
-        internal Record() { }
-        /// <summary>The profile's name.</summary>
-        public string Name { get; internal set; }
-        /// <summary>The AP type.</summary>
-        public ApType Type { get; internal set; }
-        /// <summary>The AID read.</summary>
-        public byte[] Aid { get; internal set; }
-        /// <summary>The validated 13-digit user ID.</summary>
-        public string UserId { get; internal set; }
-        /// <summary>Info fields by name (<c>info1</c>, …), Types A and C.</summary>
-        public IDictionary<string, byte[]> Info { get; internal set; }
-        /// <summary>File bytes 13 onwards (Type D) or the step outputs (custom); null for A and C.</summary>
-        public byte[] Data { get; internal set; }
-        /// <summary>Each <c>[[read]]</c> step's output (custom APs).</summary>
-        public IDictionary<string, byte[]> Steps { get; internal set; }
-        /// <summary>Decoded fields, per the profile.</summary>
-        public IDictionary<string, string> Fields { get; internal set; }
-        /// <summary>Command APDUs sent (card round trips).</summary>
-        public int Apdus { get; internal set; }
-        /// <summary>The one-line JSON object <c>cardap read</c> prints, byte for byte.</summary>
-        public string Json { get; internal set; }
+        private readonly byte[] aid;
+        private readonly byte[] data;
 
+        internal Record(string name, ApType type, byte[] aid, string userId, IReadOnlyDictionary<string, byte[]> info,
+            byte[] data, IReadOnlyDictionary<string, byte[]> steps, IReadOnlyDictionary<string, string> fields,
+            int apdus, string json)
+        {
+            Name = name;
+            Type = type;
+            this.aid = aid;
+            UserId = userId;
+            Info = info;
+            this.data = data;
+            Steps = steps;
+            Fields = fields;
+            Apdus = apdus;
+            Json = json;
+        }
+
+        /// <summary>The profile's name.</summary>
+        public string Name { get; }
+        /// <summary>The AP type.</summary>
+        public ApType Type { get; }
+        /// <summary>The AID read (a copy).</summary>
+        public byte[] Aid { get { return (byte[])aid.Clone(); } }
+        /// <summary>The validated 13-digit user ID.</summary>
+        public string UserId { get; }
+        /// <summary>Info fields by name (<c>info1</c>, ...), Types A and C; each value a copy.</summary>
+        public IReadOnlyDictionary<string, byte[]> Info { get; }
+        /// <summary>File bytes 13 onwards (Type D) or the step outputs (custom), a copy; null for A and C.</summary>
+        public byte[] Data { get { return data == null ? null : (byte[])data.Clone(); } }
+        /// <summary>Each <c>[[read]]</c> step's output (custom APs); each value a copy.</summary>
+        public IReadOnlyDictionary<string, byte[]> Steps { get; }
+        /// <summary>Decoded fields, per the profile.</summary>
+        public IReadOnlyDictionary<string, string> Fields { get; }
+        /// <summary>Command APDUs sent (card round trips).</summary>
+        public int Apdus { get; }
+        /// <summary>The one-line JSON object <c>cardap read</c> prints, byte for byte.</summary>
+        public string Json { get; }
+
+        /// <summary>The JSON object (<see cref="Json"/>).</summary>
+        /// <returns>The one-line JSON text.</returns>
         public override string ToString() { return Json; }
     }
 
-    /// <summary>One AP listed in the card's EF.DIR.</summary>
+    /// <summary>A read-only map in insertion order. Byte-array values are handed
+    /// out as copies, so no caller can change what another sees.</summary>
+    internal sealed class ReadOnlyMap<TValue> : IReadOnlyDictionary<string, TValue>
+    {
+        private readonly List<KeyValuePair<string, TValue>> entries = new List<KeyValuePair<string, TValue>>();
+        private readonly Dictionary<string, TValue> index = new Dictionary<string, TValue>(StringComparer.Ordinal);
+
+        internal void Add(string key, TValue value)
+        {
+            index.Add(key, value);
+            entries.Add(new KeyValuePair<string, TValue>(key, value));
+        }
+
+        private static TValue Out(TValue value)
+        {
+            var bytes = value as byte[];
+            return bytes == null ? value : (TValue)(object)bytes.Clone();
+        }
+
+        public TValue this[string key] { get { return Out(index[key]); } }
+        public IEnumerable<string> Keys { get { return entries.Select(e => e.Key); } }
+        public IEnumerable<TValue> Values { get { return entries.Select(e => Out(e.Value)); } }
+        public int Count { get { return entries.Count; } }
+        public bool ContainsKey(string key) { return index.ContainsKey(key); }
+
+        public bool TryGetValue(string key, out TValue value)
+        {
+            bool found = index.TryGetValue(key, out value);
+            if (found) value = Out(value);
+            return found;
+        }
+
+        public IEnumerator<KeyValuePair<string, TValue>> GetEnumerator()
+        {
+            return entries.Select(e => new KeyValuePair<string, TValue>(e.Key, Out(e.Value))).GetEnumerator();
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() { return GetEnumerator(); }
+    }
+
+    /// <summary>One AP listed in the card's EF.DIR. Read-only.</summary>
     public sealed class ApEntry
     {
-        internal ApEntry(byte[] aid, string label) { Aid = aid; Label = label; }
-        /// <summary>The AID.</summary>
-        public byte[] Aid { get; }
+        private readonly byte[] aid;
+
+        internal ApEntry(byte[] aid, string label) { this.aid = aid; Label = label; }
+        /// <summary>The AID (a copy).</summary>
+        public byte[] Aid { get { return (byte[])aid.Clone(); } }
         /// <summary>The label, or null when the card gives none.</summary>
         public string Label { get; }
     }
 
-    /// <summary>One PC/SC reader.</summary>
+    /// <summary>One PC/SC reader. Read-only.</summary>
     public sealed class ReaderInfo
     {
         internal ReaderInfo(string name, bool cardPresent) { Name = name; CardPresent = cardPresent; }
@@ -450,7 +764,7 @@ namespace Cardap
     /// <summary>A card to read: a card in a PC/SC reader, or an in-process virtual
     /// card. Operations are serialized by a lock, so a context may be shared by
     /// threads; each operation is one card transaction. Dispose it when done.</summary>
-    public sealed unsafe class Context : IDisposable
+    public sealed unsafe partial class Context : IDisposable
     {
         private readonly ContextHandle handle;
         private readonly object gate = new object();
@@ -526,8 +840,9 @@ namespace Cardap
             }
         }
 
-        private static CardapException Failure(cardap_context* ctx, cardap_result result)
+        private CardapException Failure(cardap_context* ctx, cardap_result result, Exception inner = null)
         {
+            inner = inner ?? TakeCallbackFailure();
             byte* text;
             UIntPtr len;
             string message = "";
@@ -541,13 +856,22 @@ namespace Cardap
             {
                 statusWord = sw;
             }
-            return Interop.Exception((ResultCode)(uint)result, message, statusWord);
+            return Interop.Exception((ResultCode)(uint)result, message, statusWord, inner);
         }
 
         /// <summary>Reads the AP a profile describes (SELECT, mutual authentication
         /// where needed, protected reads, user-ID check), in one transaction.</summary>
+        /// <param name="profile">Which AP to read and how.</param>
+        /// <returns>The record read.</returns>
         /// <exception cref="CardapException">A subclass saying what failed.</exception>
         public Record Read(Profile profile)
+        {
+            return ReadWith(profile, (ctx, prof, rec) => NativeMethods.cardap_context_read(ctx, prof, rec));
+        }
+
+        private delegate cardap_result ReadCall(cardap_context* ctx, cardap_profile* prof, cardap_record** rec);
+
+        private Record ReadWith(Profile profile, ReadCall call)
         {
             if (profile == null) throw new ArgumentNullException("profile");
             lock (gate)
@@ -556,12 +880,12 @@ namespace Cardap
                     Handles.Use(profile.Handle, "Profile", prof =>
                     {
                         cardap_record* rec = null;
-                        cardap_result r = NativeMethods.cardap_context_read(
-                            (cardap_context*)ctx, (cardap_profile*)prof, &rec);
+                        cardap_result r = call((cardap_context*)ctx, (cardap_profile*)prof, &rec);
                         if (r != cardap_result.Ok)
                         {
                             throw Failure((cardap_context*)ctx, r);
                         }
+                        TakeCallbackFailure();
                         try
                         {
                             return CopyRecord(rec);
@@ -574,60 +898,230 @@ namespace Cardap
             }
         }
 
-        private static Record CopyRecord(cardap_record* rec)
+        internal static Record CopyRecord(cardap_record* rec)
         {
             byte* s;
             byte* v;
             UIntPtr n;
             UIntPtr vn;
             UIntPtr count;
-            var record = new Record();
             Interop.Check(NativeMethods.cardap_record_name(rec, &s, &n));
-            record.Name = Interop.Utf8(s, n);
+            string name = Interop.Utf8(s, n);
             cardap_ap_type t;
             Interop.Check(NativeMethods.cardap_record_type(rec, &t));
-            record.Type = (ApType)(uint)t;
             Interop.Check(NativeMethods.cardap_record_aid(rec, &s, &n));
-            record.Aid = Interop.Bytes(s, n);
+            byte[] aid = Interop.Bytes(s, n);
             Interop.Check(NativeMethods.cardap_record_user_id(rec, &s, &n));
-            record.UserId = Interop.Utf8(s, n);
+            string userId = Interop.Utf8(s, n);
 
-            record.Info = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+            var info = new ReadOnlyMap<byte[]>();
             Interop.Check(NativeMethods.cardap_record_info_count(rec, &count));
             for (ulong i = 0; i < count.ToUInt64(); i++)
             {
                 Interop.Check(NativeMethods.cardap_record_info_at(rec, (UIntPtr)i, &s, &n, &v, &vn));
-                record.Info[Interop.Utf8(s, n)] = Interop.Bytes(v, vn);
+                info.Add(Interop.Utf8(s, n), Interop.Bytes(v, vn));
             }
-            record.Steps = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+            var steps = new ReadOnlyMap<byte[]>();
             Interop.Check(NativeMethods.cardap_record_step_count(rec, &count));
             for (ulong i = 0; i < count.ToUInt64(); i++)
             {
                 Interop.Check(NativeMethods.cardap_record_step_at(rec, (UIntPtr)i, &s, &n, &v, &vn));
-                record.Steps[Interop.Utf8(s, n)] = Interop.Bytes(v, vn);
+                steps.Add(Interop.Utf8(s, n), Interop.Bytes(v, vn));
             }
-            record.Fields = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            var fields = new ReadOnlyMap<string>();
             Interop.Check(NativeMethods.cardap_record_field_count(rec, &count));
             for (ulong i = 0; i < count.ToUInt64(); i++)
             {
                 Interop.Check(NativeMethods.cardap_record_field_at(rec, (UIntPtr)i, &s, &n, &v, &vn));
-                record.Fields[Interop.Utf8(s, n)] = Interop.Utf8(v, vn);
+                fields.Add(Interop.Utf8(s, n), Interop.Utf8(v, vn));
             }
+            byte[] data = null;
             cardap_result d = NativeMethods.cardap_record_data(rec, &s, &n);
             if (d != cardap_result.NotFound)
             {
                 Interop.Check(d);
-                record.Data = Interop.Bytes(s, n);
+                data = Interop.Bytes(s, n);
             }
             Interop.Check(NativeMethods.cardap_record_apdus(rec, &count));
-            record.Apdus = checked((int)count.ToUInt64());
+            int apdus = checked((int)count.ToUInt64());
             Interop.Check(NativeMethods.cardap_record_to_json(rec, &s, &n));
-            record.Json = Interop.Utf8(s, n);
-            return record;
+            string json = Interop.Utf8(s, n);
+            return new Record(name, (ApType)(uint)t, aid, userId, info, data, steps, fields, apdus, json);
+        }
+
+        /// <summary>Writes info fields of the AP a profile describes, with the update
+        /// keys of its <c>[auth.update]</c> table, in one transaction (PROFILE.md §11).
+        /// Each write is <c>KEY=VALUE</c> as for <c>cardap write --set</c>: <c>infoN=HEX</c>
+        /// (Types A, C), <c>data@OFFSET=HEX</c> (Type D) or <c>FIELD=TEXT</c>. Returns the
+        /// number of command APDUs sent.</summary>
+        /// <exception cref="CardapArgumentException">A write the profile does not allow
+        /// (nothing was sent).</exception>
+        /// <exception cref="StatusWordException">The card refused; it kept its old value.</exception>
+        public int Write(Profile profile, params string[] writes)
+        {
+            if (profile == null) throw new ArgumentNullException("profile");
+            if (writes == null || writes.Length == 0) throw new ArgumentException("nothing to write", "writes");
+            foreach (var w in writes)
+            {
+                if (w == null || w.IndexOf('\n') >= 0 || w.IndexOf('=') < 0)
+                    throw new ArgumentException("each write is one line KEY=VALUE", "writes");
+            }
+            UIntPtr len;
+            byte[] bytes = Interop.Encode(string.Join("\n", writes), "writes", out len);
+            lock (gate)
+            {
+                return Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(profile.Handle, "Profile", prof =>
+                    {
+                        UIntPtr apdus;
+                        cardap_result r;
+                        fixed (byte* p = bytes)
+                        {
+                            r = NativeMethods.cardap_context_write(
+                                (cardap_context*)ctx, (cardap_profile*)prof, p, len, &apdus);
+                        }
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return checked((int)apdus.ToUInt64());
+                    }));
+            }
+        }
+
+        /// <summary>Installs an AP (PROFILE.md §12.2) with a new user ID from the desk's
+        /// registry and fresh key sets, writes its ready profile to <paramref name="profilePath"/>
+        /// and returns the user ID. <paramref name="info"/>: <c>infoN=HEX</c> or <c>data=HEX</c>;
+        /// <paramref name="suite"/>: 0 the desk's, 1 3des, 2 aes128, 3 aes256.</summary>
+        /// <exception cref="StatusWordException">6A84 the free area is full, 6A89 the AID exists.</exception>
+        public string Install(Issuer issuer, ApType type, Area area, byte[] aid, string label,
+                              string profilePath, uint suite = 0, params string[] info)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            if (aid == null) throw new ArgumentNullException("aid");
+            UIntPtr labelLen, pathLen, infoLen;
+            byte[] labelBytes = Interop.Encode(label, "label", out labelLen);
+            byte[] pathBytes = Interop.Encode(profilePath, "profilePath", out pathLen);
+            byte[] infoBytes = Interop.Encode(string.Join("\n", info ?? new string[0]), "info", out infoLen);
+            byte[] userId = new byte[14];
+            lock (gate)
+            {
+                Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(issuer.Handle, "Issuer", desk =>
+                    {
+                        cardap_result r;
+                        fixed (byte* a = aid)
+                        fixed (byte* l = labelBytes)
+                        fixed (byte* p = pathBytes)
+                        fixed (byte* i = infoBytes)
+                        fixed (byte* u = userId)
+                        {
+                            r = NativeMethods.cardap_context_install(
+                                (cardap_context*)ctx, (cardap_issuer*)desk, (uint)type, (uint)area,
+                                a, (UIntPtr)aid.Length, l, labelLen, infoLen == UIntPtr.Zero ? null : i, infoLen,
+                                suite, p, pathLen, u);
+                        }
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return 0;
+                    }));
+            }
+            return System.Text.Encoding.ASCII.GetString(userId, 0, 13);
+        }
+
+        /// <summary>Deletes the AP with this AID (PROFILE.md §12.3).</summary>
+        /// <exception cref="ApNotFoundException">No AP has this AID.</exception>
+        public void DeleteAp(Issuer issuer, byte[] aid)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            if (aid == null) throw new ArgumentNullException("aid");
+            lock (gate)
+            {
+                Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(issuer.Handle, "Issuer", desk =>
+                    {
+                        cardap_result r;
+                        fixed (byte* a = aid)
+                        {
+                            r = NativeMethods.cardap_context_delete_ap(
+                                (cardap_context*)ctx, (cardap_issuer*)desk, a, (UIntPtr)aid.Length);
+                        }
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return 0;
+                    }));
+            }
+        }
+
+        /// <summary>Move-out (PROFILE.md §12.4): deletes every local-resident AP and
+        /// nothing else; returns how many went.</summary>
+        public int MoveOut(Issuer issuer)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            lock (gate)
+            {
+                return Handles.Use(handle, "Context", ctx =>
+                    Handles.Use(issuer.Handle, "Issuer", desk =>
+                    {
+                        UIntPtr count;
+                        cardap_result r = NativeMethods.cardap_context_move_out(
+                            (cardap_context*)ctx, (cardap_issuer*)desk, &count);
+                        if (r != cardap_result.Ok)
+                        {
+                            throw Failure((cardap_context*)ctx, r);
+                        }
+                        return checked((int)count.ToUInt64());
+                    }));
+            }
+        }
+
+        /// <summary>The APs of an area as a JSON array of <c>{aid, label, type, area,
+        /// user_id}</c> (PROFILE.md §12.5).</summary>
+        public string ListArea(Issuer issuer, Area area = Area.Both)
+        {
+            if (issuer == null) throw new ArgumentNullException("issuer");
+            int capacity = 4096;
+            while (true)
+            {
+                byte[] buffer = new byte[capacity];
+                UIntPtr needed = UIntPtr.Zero;
+                cardap_result r = cardap_result.Ok;
+                lock (gate)
+                {
+                    Handles.Use(handle, "Context", ctx =>
+                        Handles.Use(issuer.Handle, "Issuer", desk =>
+                        {
+                            fixed (byte* b = buffer)
+                            {
+                                UIntPtr n;
+                                r = NativeMethods.cardap_context_list_area(
+                                    (cardap_context*)ctx, (cardap_issuer*)desk, (uint)area, b,
+                                    (UIntPtr)buffer.Length, &n);
+                                needed = n;
+                            }
+                            if (r != cardap_result.Ok && r != cardap_result.TooLong)
+                            {
+                                throw Failure((cardap_context*)ctx, r);
+                            }
+                            return 0;
+                        }));
+                }
+                ulong len = needed.ToUInt64();
+                if (r == cardap_result.TooLong)
+                {
+                    capacity = checked((int)len + 1);
+                    continue;
+                }
+                return System.Text.Encoding.UTF8.GetString(buffer, 0, checked((int)len));
+            }
         }
 
         /// <summary>Lists the APs on the card (EF.DIR), in one transaction.</summary>
-        public IList<ApEntry> List()
+        public IReadOnlyList<ApEntry> List()
         {
             lock (gate)
             {
@@ -639,6 +1133,7 @@ namespace Cardap
                     {
                         throw Failure((cardap_context*)ctx, r);
                     }
+                    TakeCallbackFailure();
                     try
                     {
                         var entries = new List<ApEntry>();
@@ -659,7 +1154,7 @@ namespace Cardap
                             }
                             entries.Add(new ApEntry(aid, label));
                         }
-                        return (IList<ApEntry>)entries;
+                        return (IReadOnlyList<ApEntry>)entries.AsReadOnly();
                     }
                     finally
                     {
@@ -693,7 +1188,7 @@ namespace Cardap
 
         /// <summary>The PC/SC readers, with whether each holds a card.</summary>
         /// <exception cref="ServiceUnavailableException">pcscd is not running.</exception>
-        public static IList<ReaderInfo> Readers()
+        public static IReadOnlyList<ReaderInfo> Readers()
         {
             cardap_reader_list* list = null;
             Interop.Check(NativeMethods.cardap_reader_list_new(&list));
@@ -711,7 +1206,7 @@ namespace Cardap
                     Interop.Check(NativeMethods.cardap_reader_list_card_present(list, (UIntPtr)i, &present));
                     readers.Add(new ReaderInfo(Interop.Utf8(s, n), present));
                 }
-                return readers;
+                return readers.AsReadOnly();
             }
             finally
             {

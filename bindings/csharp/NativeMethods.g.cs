@@ -18,6 +18,21 @@ namespace Cardap.Native
 
 
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate uint cardap_context_new_transport_transmit_delegate(void* userdata, byte* command, System.UIntPtr command_len, byte* response, System.UIntPtr response_capacity, System.UIntPtr* response_len);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate uint cardap_key_provider_new_decrypt_delegate(void* userdata, byte* input, System.UIntPtr input_len, byte* output, System.UIntPtr output_capacity, System.UIntPtr* output_len);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate uint cardap_key_provider_new_encrypt_delegate(void* userdata, byte* input, System.UIntPtr input_len, byte* output, System.UIntPtr output_capacity, System.UIntPtr* output_len);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate uint cardap_key_provider_new_mac_delegate(void* userdata, byte* input, System.UIntPtr input_len, byte* mac_out);
+
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void cardap_set_log_callback_callback_delegate(void* userdata, uint level, byte* target, System.UIntPtr target_len, byte* message, System.UIntPtr message_len);
+
 
 
         /// <summary>
@@ -155,10 +170,32 @@ namespace Cardap.Native
         internal static extern cardap_result cardap_context_new_pcsc(byte* reader, System.UIntPtr reader_len, cardap_context** out_context);
 
         /// <summary>
-        ///  Releases a context (for PC/SC: disconnects, resetting the card so no
-        ///  security state outlives it). NULL does nothing.
+        ///  Makes a context over a transport the caller supplies: every command APDU
+        ///  of an operation goes to `transmit` with `userdata`, on the thread that
+        ///  runs the operation (see `cardap_transmit_fn`). `atr` (`atr_len` bytes;
+        ///  NULL with 0 when unknown) is the card's answer to reset: it tells
+        ///  whether the card takes extended-length APDUs. `userdata` must stay valid
+        ///  until `cardap_context_free`. The transport has no transactions of its
+        ///  own: if other parties share the card, the callback's side must keep them
+        ///  out for the length of an operation. On success `*out_context` receives
+        ///  the new context.
         ///
-        ///  Thread safety: the context must not be in use by another thread.
+        ///  Errors: `CARDAP_RESULT_NULL_PARAMETER` (`transmit` or `out_context` is
+        ///  NULL, or `atr` is NULL with a length), `CARDAP_RESULT_TOO_LONG` (an ATR
+        ///  over 33 bytes).
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_new_transport", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_new_transport(cardap_context_new_transport_transmit_delegate transmit, void* userdata, byte* atr, System.UIntPtr atr_len, cardap_context** out_context);
+
+        /// <summary>
+        ///  Releases a context (for PC/SC: disconnects, resetting the card so no
+        ///  security state outlives it). NULL does nothing; a handle that is not live
+        ///  (freed already) changes nothing and sets the thread's last error. A call
+        ///  in flight on another thread finishes first, then the context goes.
+        ///
+        ///  Thread safety: may be called from any thread.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "cardap_context_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern void cardap_context_free(cardap_context* context);
@@ -168,7 +205,8 @@ namespace Cardap.Native
         ///  length, or lets the card's ATR decide (`false`, the default; cardap also
         ///  falls back by itself when the card answers `67 00`).
         ///
-        ///  Thread safety: one thread at a time per context.
+        ///  Thread safety: a context runs one call at a time; a call made meanwhile
+        ///  from another thread returns `CARDAP_RESULT_BUSY`.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "cardap_context_set_short_apdus", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_context_set_short_apdus(cardap_context* context, [MarshalAs(UnmanagedType.U1)] bool short_apdus);
@@ -183,29 +221,52 @@ namespace Cardap.Native
         ///  context's last error and the thread's last error give the message, and
         ///  `cardap_context_last_status_word` the status word of a `CARD_STATUS`.
         ///
-        ///  Thread safety: one thread at a time per context; the profile may be
+        ///  Thread safety: a context runs one call at a time: a call made meanwhile
+        ///  from another thread returns `CARDAP_RESULT_BUSY`. The profile may be
         ///  shared by several threads.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "cardap_context_read", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_context_read(cardap_context* context, cardap_profile* profile, cardap_record** out_record);
 
         /// <summary>
+        ///  Reads the AP a profile describes, as `cardap_context_read` does, but the
+        ///  mutual authentication of Types A and D asks `keys` instead of taking keys
+        ///  from the profile (whose `k_enc`/`k_mac` may then be absent). The
+        ///  provider's suite must be the profile's. Types C and custom APs without
+        ///  authentication ignore `keys`. On success `*out_record` receives a new
+        ///  record to release with `cardap_record_free`.
+        ///
+        ///  Errors: as `cardap_context_read`; a failing callback or a provider whose
+        ///  suite differs from the profile's gives `CARDAP_RESULT_AUTH_FAILED`.
+        ///
+        ///  Thread safety: as `cardap_context_read` (a second call on the same
+        ///  context meanwhile gets `CARDAP_RESULT_BUSY`); the provider may be shared
+        ///  by several threads if its callbacks are thread-safe.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_read_with_keys", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_read_with_keys(cardap_context* context, cardap_profile* profile, cardap_key_provider* keys, cardap_record** out_record);
+
+        /// <summary>
         ///  Lists the APs on the card through EF.DIR, in one card transaction. On
         ///  success `*out_list` receives a new list to release with
         ///  `cardap_ap_list_free`.
         ///
-        ///  Thread safety: one thread at a time per context.
+        ///  Thread safety: a context runs one call at a time; a call made meanwhile
+        ///  from another thread returns `CARDAP_RESULT_BUSY`.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "cardap_context_list", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_context_list(cardap_context* context, cardap_ap_list** out_list);
 
         /// <summary>
         ///  The message of the context's last operation (`cardap_context_read`,
-        ///  `cardap_context_list`) if it failed, or an empty string if it succeeded
-        ///  or none ran yet. NUL-terminated, borrowed from the context until its next
-        ///  operation or `cardap_context_free`. Never holds key material.
+        ///  `cardap_context_read_with_keys`, `cardap_context_list`) if it failed, or
+        ///  an empty string if it succeeded or none ran yet: the operation and the
+        ///  problem, e.g. `read: AP F0…99 is not on the card`. NUL-terminated,
+        ///  borrowed from the context until its next operation (on any thread) or
+        ///  `cardap_context_free`. Never holds key material.
         ///
-        ///  Thread safety: one thread at a time per context.
+        ///  Thread safety: a context runs one call at a time; a call made meanwhile
+        ///  from another thread returns `CARDAP_RESULT_BUSY`.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "cardap_context_last_error", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_context_last_error(cardap_context* context, byte** out_text, System.UIntPtr* out_len);
@@ -217,7 +278,8 @@ namespace Cardap.Native
         ///  Errors: `CARDAP_RESULT_NOT_FOUND` when the last operation did not fail
         ///  with a status word.
         ///
-        ///  Thread safety: one thread at a time per context.
+        ///  Thread safety: a context runs one call at a time; a call made meanwhile
+        ///  from another thread returns `CARDAP_RESULT_BUSY`.
         /// </summary>
         [DllImport(__DllName, EntryPoint = "cardap_context_last_status_word", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_context_last_status_word(cardap_context* context, ushort* out_sw);
@@ -469,6 +531,223 @@ namespace Cardap.Native
         [DllImport(__DllName, EntryPoint = "cardap_reader_list_card_present", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         internal static extern cardap_result cardap_reader_list_card_present(cardap_reader_list* list, System.UIntPtr index, bool* out_present);
 
+        /// <summary>
+        ///  Makes a cancellation token. On success `*out` receives it.
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_cancel_new", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_cancel_new(cardap_cancel** out_cancel);
+
+        /// <summary>
+        ///  Triggers a token: the waits using it return `CARDAP_RESULT_CANCELLED`
+        ///  within a fraction of a second (at once through PC/SC's `SCardCancel`),
+        ///  and so does every later wait given it.
+        ///
+        ///  Errors: `CARDAP_RESULT_NULL_PARAMETER`, `CARDAP_RESULT_INVALID_HANDLE`.
+        ///
+        ///  Thread safety: may be called from any thread at any time, also while
+        ///  another thread waits with the token; this is what it is for.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_cancel_trigger", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_cancel_trigger(cardap_cancel* cancel);
+
+        /// <summary>
+        ///  Releases a token. NULL does nothing. A wait still running with it keeps
+        ///  it until it returns.
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_cancel_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void cardap_cancel_free(cardap_cancel* cancel);
+
+        /// <summary>
+        ///  Blocks until a card is present in a PC/SC reader and describes it.
+        ///  `reader` is a NUL-terminated UTF-8 name: an exact reader name, or else a
+        ///  case-insensitive part of one (NULL: any reader). Returns at once when a
+        ///  card is already there; readers attached while waiting count too.
+        ///  `timeout_ms` bounds the wait (0: no bound); `cancel` (may be NULL) lets
+        ///  another thread end it. On success `*out_event` receives the reader's
+        ///  name and the card's ATR, released with `cardap_card_event_free`.
+        ///
+        ///  Errors: `CARDAP_RESULT_TIMEOUT` (206), `CARDAP_RESULT_CANCELLED` (205),
+        ///  `CARDAP_RESULT_SERVICE_UNAVAILABLE` (pcscd not running),
+        ///  `CARDAP_RESULT_READER_UNAVAILABLE`, `CARDAP_RESULT_UNSUPPORTED` (built
+        ///  without PC/SC), argument errors.
+        ///
+        ///  Thread safety: may be called from any thread, by several at once.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_wait_for_card", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_wait_for_card(byte* reader, uint timeout_ms, cardap_cancel* cancel, cardap_card_event** out_event);
+
+        /// <summary>
+        ///  Releases a card event. NULL does nothing.
+        ///
+        ///  Thread safety: the event must not be in use by another thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_card_event_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void cardap_card_event_free(cardap_card_event* @event);
+
+        /// <summary>
+        ///  The PC/SC name of the reader holding the card (NUL-terminated UTF-8,
+        ///  borrowed from the event), to pass to `cardap_context_new_pcsc`.
+        ///
+        ///  Thread safety: an event may be read from several threads at once.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_card_event_reader", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_card_event_reader(cardap_card_event* @event, byte** out_text, System.UIntPtr* out_len);
+
+        /// <summary>
+        ///  The card's ATR (bytes, borrowed from the event; empty when the reader
+        ///  did not give one).
+        ///
+        ///  Thread safety: an event may be read from several threads at once.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_card_event_atr", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_card_event_atr(cardap_card_event* @event, byte** out_bytes, System.UIntPtr* out_len);
+
+        /// <summary>
+        ///  Makes a key provider from three callbacks and their user data: the
+        ///  AP's keys stay in the caller's SAM, HSM or key server, and only the
+        ///  cryptograms of mutual authentication pass through the callbacks. The
+        ///  callbacks mirror the Rust `KeyProvider`: `encrypt` and `decrypt` are CBC
+        ///  with a zero IV and no padding over whole blocks with K_enc; `mac` is the
+        ///  suite's 8-byte MAC with K_mac, and the provider pads (ISO/IEC 9797-1
+        ///  method 2). `userdata` is passed to every call and must stay valid until
+        ///  `cardap_key_provider_free`. On success `*out` receives the provider.
+        ///
+        ///  The session keys derived from the authentication live in the library
+        ///  (zeroized after the read); the provider's keys never do.
+        ///
+        ///  Errors: `CARDAP_RESULT_NULL_PARAMETER` (a callback or `out` is NULL),
+        ///  `CARDAP_RESULT_INVALID_ARGUMENT` (`suite` is not a `cardap_suite`).
+        ///
+        ///  Thread safety: may be called from any thread. The callbacks are called
+        ///  from the threads that run `cardap_context_read_with_keys`.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_key_provider_new", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_key_provider_new(uint suite, cardap_key_provider_new_encrypt_delegate encrypt, cardap_key_provider_new_decrypt_delegate decrypt, cardap_key_provider_new_mac_delegate mac, void* userdata, cardap_key_provider** out_provider);
+
+        /// <summary>
+        ///  Releases a key provider. NULL does nothing; a read in flight on another
+        ///  thread finishes with it first. After this returns the callbacks are not
+        ///  called again (once reads in flight have returned).
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_key_provider_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void cardap_key_provider_free(cardap_key_provider* provider);
+
+        /// <summary>
+        ///  Sets the process-wide log callback: the library's events up to
+        ///  `max_level` (1 error, 2 warn, 3 info, 4 debug, 5 trace; higher values
+        ///  count as 5) go to `callback` with `userdata`. `callback == NULL` (or
+        ///  `max_level == 0`) turns logging off. Events above `max_level` are not
+        ///  even built. Events never carry key material, PINs or card data.
+        ///
+        ///  The callback may be called from any thread that runs a cardap call, also
+        ///  from several at once, so it must be thread-safe. Once this function
+        ///  returns, the previous callback is not called any more, so its user data
+        ///  may be released. Events raised by cardap calls made from inside the
+        ///  callback are dropped.
+        ///
+        ///  Errors: `CARDAP_RESULT_BUSY` when called from inside the callback.
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_set_log_callback", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_set_log_callback(cardap_set_log_callback_callback_delegate callback, void* userdata, uint max_level);
+
+        /// <summary>
+        ///  Writes info fields of the AP `profile` describes, with the update keys of
+        ///  its `[auth.update]` table, in one card transaction (PROFILE.md §11).
+        ///  `writes` is UTF-8 text of `writes_len` bytes (at most
+        ///  `CARDAP_MAX_WRITES_LEN`), one write per line, in the form of
+        ///  `cardap write --set`: `infoN=HEX` (Types A and C), `data@OFFSET=HEX`
+        ///  (Type D), or `FIELD=TEXT` (a `[[field]]` of the profile). On success
+        ///  `*out_apdus` (may be NULL) receives the number of command APDUs sent.
+        ///
+        ///  Errors: `CARDAP_RESULT_INVALID_WRITE` (a write the profile or the profile
+        ///  document does not allow; nothing was sent), `CARDAP_RESULT_PROFILE_INVALID`
+        ///  (no `[auth.update]`), `CARDAP_RESULT_CARD_STATUS` (the card refused: the
+        ///  status word is in `cardap_context_last_status_word`; the card kept its old
+        ///  value), transport codes (a card torn away during the write holds the old
+        ///  value or the new one: read it again; nothing is resent).
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_write", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_write(cardap_context* context, cardap_profile* profile, byte* writes, System.UIntPtr writes_len, System.UIntPtr* out_apdus);
+
+        /// <summary>
+        ///  Reads an issuer file (UTF-8 path of `path_len` bytes). A relative
+        ///  `registry` is taken from the file's directory.
+        ///
+        ///  Thread safety: may be called from any thread.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_issuer_new_from_file", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_issuer_new_from_file(byte* path, System.UIntPtr path_len, cardap_issuer** out_issuer);
+
+        /// <summary>
+        ///  Releases an issuer; NULL does nothing.
+        ///
+        ///  Thread safety: not while another thread uses the issuer.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_issuer_free", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern void cardap_issuer_free(cardap_issuer* issuer);
+
+        /// <summary>
+        ///  Installs an AP (PROFILE.md §12.2): a new user ID from the desk's registry,
+        ///  fresh key sets, CREATE FILE under the issuer keys, one card transaction.
+        ///  `kind` is a `cardap_ap_type` (A, C or D), `area` a `cardap_area`
+        ///  (extension or local), `suite` 0 for the desk's `ap_suite`, 1 `3des`,
+        ///  2 `aes128`, 3 `aes256`. `info` (may be NULL with length 0) holds the
+        ///  initial contents, one per line: `infoN=HEX` (A, C) or `data=HEX` (D).
+        ///  The AP's complete profile (read keys under `[auth]`, update keys under
+        ///  `[auth.update]`) is written to `profile_path`, owner-only. On success
+        ///  `out_user_id` (a buffer of at least 14 bytes) receives the 13 digits and a
+        ///  NUL.
+        ///
+        ///  Errors: `CARDAP_RESULT_INVALID_WRITE` (a request the profile document does
+        ///  not allow), `CARDAP_RESULT_REGISTRY`, `CARDAP_RESULT_CARD_STATUS` (`6A 84`
+        ///  free area full, `6A 89` duplicate AID: see
+        ///  `cardap_context_last_status_word`), transport codes.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_install", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_install(cardap_context* context, cardap_issuer* issuer, uint kind, uint area, byte* aid, System.UIntPtr aid_len, byte* label, System.UIntPtr label_len, byte* info, System.UIntPtr info_len, uint suite, byte* profile_path, System.UIntPtr profile_path_len, byte* out_user_id);
+
+        /// <summary>
+        ///  Deletes the AP with this AID (PROFILE.md §12.3); an unknown AID is
+        ///  `CARDAP_RESULT_AP_NOT_FOUND`.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_delete_ap", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_delete_ap(cardap_context* context, cardap_issuer* issuer, byte* aid, System.UIntPtr aid_len);
+
+        /// <summary>
+        ///  Move-out (PROFILE.md §12.4): deletes every AP of the local-resident area
+        ///  and nothing else; `*out_count` (may be NULL) receives how many went.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_move_out", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_move_out(cardap_context* context, cardap_issuer* issuer, System.UIntPtr* out_count);
+
+        /// <summary>
+        ///  Lists the APs of `area` (a `cardap_area`, `CARDAP_AREA_BOTH` for all) as a
+        ///  JSON array of `{"aid", "label", "type", "area", "user_id"}` written to
+        ///  `buffer` (capacity `capacity` bytes) with a NUL; `*out_len` receives the
+        ///  JSON's length. A buffer too small gives `CARDAP_RESULT_TOO_LONG` with the
+        ///  length needed (without the NUL) in `*out_len`.
+        ///
+        ///  Thread safety: one thread at a time per context.
+        /// </summary>
+        [DllImport(__DllName, EntryPoint = "cardap_context_list_area", CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        internal static extern cardap_result cardap_context_list_area(cardap_context* context, cardap_issuer* issuer, uint area, byte* buffer, System.UIntPtr capacity, System.UIntPtr* out_len);
+
 
     }
 
@@ -483,14 +762,17 @@ namespace Cardap.Native
     }
 
     /// <summary>
-    ///  A connection to one card: a card in a PC/SC reader, or an in-process
-    ///  virtual card. Made by `cardap_context_new_pcsc`,
+    ///  A connection to one card: a card in a PC/SC reader, an in-process
+    ///  virtual card, or a transport the caller supplies. Made by
+    ///  `cardap_context_new_pcsc`, `cardap_context_new_transport`,
     ///  `cardap_context_new_virtual_card_file` or
     ///  `cardap_context_new_virtual_card_str`; released by `cardap_context_free`.
     ///
-    ///  A context is not thread-safe: use it from one thread at a time (it may
-    ///  move between threads). Each operation is one card transaction, so other
-    ///  processes using the same reader cannot interleave commands.
+    ///  A context runs one call at a time. It may move between threads, and
+    ///  calling it from two threads at once is safe: the second call returns
+    ///  `CARDAP_RESULT_BUSY` at once instead of waiting. Each operation is one
+    ///  card transaction, so other processes using the same reader cannot
+    ///  interleave commands.
     /// </summary>
     [StructLayout(LayoutKind.Sequential)]
     internal unsafe partial struct cardap_context
@@ -529,6 +811,57 @@ namespace Cardap.Native
     {
     }
 
+    /// <summary>
+    ///  A cancellation token for waits: `cardap_cancel_trigger` makes every wait
+    ///  given this token (running or started later) return
+    ///  `CARDAP_RESULT_CANCELLED`. Once triggered it stays triggered; make a new
+    ///  one for the next wait. Made by `cardap_cancel_new`, released by
+    ///  `cardap_cancel_free`.
+    ///
+    ///  Thread safety: every function on a token may be called from any thread
+    ///  at any time.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_cancel
+    {
+    }
+
+    /// <summary>
+    ///  A card found by `cardap_wait_for_card`: the PC/SC name of its reader and
+    ///  its ATR. Released by `cardap_card_event_free`. Immutable.
+    ///
+    ///  Thread safety: may be read from several threads at once.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_card_event
+    {
+    }
+
+    /// <summary>
+    ///  Callbacks that hold an AP's keys. Made by `cardap_key_provider_new`,
+    ///  released by `cardap_key_provider_free`; passed to
+    ///  `cardap_context_read_with_keys`.
+    ///
+    ///  Thread safety: a provider may be used by several contexts on several
+    ///  threads at once; its callbacks are then called concurrently, so they must
+    ///  be thread-safe (or the provider used from one thread at a time).
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_key_provider
+    {
+    }
+
+    /// <summary>
+    ///  A loading desk: the card manager's AID, the issuer key set, the user-ID
+    ///  registry (an issuer file such as `examples/issuer.toml`). Made by
+    ///  `cardap_issuer_new_from_file`, released by `cardap_issuer_free`.
+    ///  Immutable; may be shared by threads.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe partial struct cardap_issuer
+    {
+    }
+
 
     /// <summary>
     ///  What a call did: `CARDAP_RESULT_OK` or why it failed.
@@ -559,8 +892,10 @@ namespace Cardap.Native
         /// </summary>
         TooLong = 102,
         /// <summary>
-        ///  A handle is misaligned, of another type, or already freed (best-effort
-        ///  detection: passing a freed handle is still undefined behaviour).
+        ///  A handle is not live: freed already (even when another object was
+        ///  made since), of another type, or a value this library never handed
+        ///  out. Handles are looked up in a table, never dereferenced, so this is
+        ///  always detected.
         /// </summary>
         InvalidHandle = 103,
         /// <summary>
@@ -578,9 +913,15 @@ namespace Cardap.Native
         /// </summary>
         NotFound = 106,
         /// <summary>
-        ///  The library was built without this feature (PC/SC).
+        ///  The library was built without this feature (PC/SC, virtual cards).
         /// </summary>
         Unsupported = 107,
+        /// <summary>
+        ///  The context is in use by another thread: a context runs one call at
+        ///  a time, and a second call made meanwhile returns this code at once
+        ///  instead of waiting. Retry once the other call has returned.
+        /// </summary>
+        Busy = 108,
         /// <summary>
         ///  The card was removed (or powered off); its security state is lost.
         /// </summary>
@@ -639,6 +980,16 @@ namespace Cardap.Native
         ///  The card or reader rejected an extended-length APDU.
         /// </summary>
         ExtendedRejected = 302,
+        /// <summary>
+        ///  A write or an install asks for something the profile or the profile
+        ///  document does not allow (nothing was sent): a value too long, the
+        ///  user ID, a field the profile does not have.
+        /// </summary>
+        InvalidWrite = 310,
+        /// <summary>
+        ///  The loading desk's user-ID registry failed (the message names the file).
+        /// </summary>
+        Registry = 311,
         /// <summary>
         ///  Mutual authentication failed (wrong keys, or a card that is not the
         ///  one the profile describes).

@@ -296,12 +296,15 @@ pub fn sim(
     port: u16,
     no_extended: bool,
     log: Option<&PathBuf>,
+    persist: bool,
 ) -> CliResult {
+    let path = card;
     let mut description = cardap_sim::Description::from_file(card)?;
+    let extended_in_file = description.extended_length();
     if no_extended {
         description = description.with_extended_length(false);
     }
-    let mut card = VirtualCard::new(description);
+    let card = VirtualCard::new(description);
     let stop = crate::signals::stop_flag(|| {}).map_err(CliError::internal)?;
     let mut log_file: Option<Box<dyn Write>> = match log {
         Some(p) => Some(trace_file(p, true)?),
@@ -309,16 +312,24 @@ pub fn sim(
     };
     let server = cardap_sim::vpcd::VpcdServer::new(host, port);
     eprintln!(
-        "cardap sim: serving {} to vpcd at {host}:{port}",
-        card_summary(&card)
+        "cardap sim: serving {} to vpcd at {host}:{port}{}",
+        card_summary(&card),
+        if persist {
+            ", persisting to its file"
+        } else {
+            ""
+        }
     );
-    server
-        .serve(
-            &mut card,
-            &stop,
-            log_file.as_mut().map(|w| w as &mut dyn Write),
-        )
-        .map_err(|e| CliError::internal(e.to_string()).context("sim"))
+    let log = log_file.as_mut().map(|w| w as &mut dyn Write);
+    if persist {
+        let mut card =
+            cardap_sim::PersistentCard::new(card, path).keep_extended_length(extended_in_file);
+        server.serve(&mut card, &stop, log)
+    } else {
+        let mut card = card;
+        server.serve(&mut card, &stop, log)
+    }
+    .map_err(|e| CliError::internal(e.to_string()).context("sim"))
 }
 
 fn card_summary(card: &VirtualCard) -> String {

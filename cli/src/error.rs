@@ -127,6 +127,9 @@ pub fn class_of(e: &cardap::Error) -> Exit {
         E::Profile(_) => Exit::File,
         E::Malformed { .. } | E::UserId { .. } | E::Tlv(_) | E::Apdu(_) => Exit::Card,
         E::ExtendedRejected => Exit::Card,
+        // A write or an install the profile document does not allow, refused
+        // before anything was sent.
+        E::Request { .. } => Exit::Usage,
         _ => Exit::Internal,
     }
 }

@@ -9,10 +9,13 @@ macro_rules! outln {
 }
 
 mod card;
+mod changing;
 mod demo;
 mod error;
+mod issue;
 mod output;
 mod signals;
+mod write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -102,7 +105,16 @@ enum Cmd {
         /// Log every APDU (header, lengths, status word; never data) here.
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
+        /// Write the card's state back to CARD.toml after every write,
+        /// install or deletion (temporary file, then rename).
+        #[arg(long)]
+        persist: bool,
     },
+    /// Write info fields of an AP with its update keys (PROFILE.md §11).
+    Write(write::WriteArgs),
+    /// The loading desk: install, delete, move-out, list (PROFILE.md §12).
+    #[command(subcommand)]
+    Issue(issue::IssueCmd),
     /// Read N times and print timing statistics (the benchmark tool).
     Bench {
         /// The AP's profile.
@@ -213,7 +225,8 @@ fn run(cli: Cli) -> CliResult {
             host,
             no_extended,
             log,
-        } => card::sim(&card, &host, port, no_extended, log.as_ref()),
+            persist,
+        } => card::sim(&card, &host, port, no_extended, log.as_ref(), persist),
         Cmd::Bench {
             profile,
             source,
@@ -223,6 +236,8 @@ fn run(cli: Cli) -> CliResult {
             card::bench(&profile, &source, count)
         }
         Cmd::Demo { out, in_process } => demo::run(&out, in_process),
+        Cmd::Write(args) => write::run(args),
+        Cmd::Issue(cmd) => issue::run(cmd),
         Cmd::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut stdout = std::io::stdout();

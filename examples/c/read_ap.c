@@ -4,7 +4,8 @@
  *   read_ap --profile FILE --virtual-card CARD.toml   (in-process virtual card)
  *   read_ap --profile FILE --reader NAME              (a card in a PC/SC reader)
  *
- * Build (from the repository root, after `cargo build -p cardap-ffi`):
+ * Build (from the repository root, after
+ * `cargo build -p cardap-ffi --features virtual-card`: --virtual-card needs it):
  *   cc -std=c11 -Wall -Wextra -I ffi/include examples/c/read_ap.c \
  *      -L target/debug -lcardap -Wl,-rpath,"$PWD/target/debug" -o target/read_ap
  * or with an installed libcardap: cc read_ap.c $(pkg-config --cflags --libs cardap)

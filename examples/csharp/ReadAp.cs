@@ -4,7 +4,7 @@
 //   mono ReadAp.exe --profile FILE --reader NAME              (a card in a PC/SC reader)
 //
 // Build with Mono (see README: "C, Python, C# and Rust"):
-//   mcs -unsafe -target:library -out:Cardap.dll bindings/csharp/NativeMethods.g.cs bindings/csharp/Cardap.cs
+//   mcs -unsafe -target:library -out:Cardap.dll bindings/csharp/*.cs
 //   mcs -r:Cardap.dll -out:ReadAp.exe examples/csharp/ReadAp.cs
 // and run it with libcardap.so beside the exe or on LD_LIBRARY_PATH.
 using System;

@@ -50,6 +50,11 @@
 #define CARDAP_MAX_NAME_LEN 1024
 
 /**
+ * The longest list of writes accepted (bytes).
+ */
+#define CARDAP_MAX_WRITES_LEN 65536
+
+/**
  * What a call did: `CARDAP_RESULT_OK` or why it failed.
  *
  * Values are explicit and stable: a value, once published, keeps its meaning
@@ -81,8 +86,10 @@ enum cardap_result
    */
   CARDAP_RESULT_TOO_LONG = 102,
   /**
-   * A handle is misaligned, of another type, or already freed (best-effort
-   * detection: passing a freed handle is still undefined behaviour).
+   * A handle is not live: freed already (even when another object was
+   * made since), of another type, or a value this library never handed
+   * out. Handles are looked up in a table, never dereferenced, so this is
+   * always detected.
    */
   CARDAP_RESULT_INVALID_HANDLE = 103,
   /**
@@ -100,9 +107,15 @@ enum cardap_result
    */
   CARDAP_RESULT_NOT_FOUND = 106,
   /**
-   * The library was built without this feature (PC/SC).
+   * The library was built without this feature (PC/SC, virtual cards).
    */
   CARDAP_RESULT_UNSUPPORTED = 107,
+  /**
+   * The context is in use by another thread: a context runs one call at
+   * a time, and a second call made meanwhile returns this code at once
+   * instead of waiting. Retry once the other call has returned.
+   */
+  CARDAP_RESULT_BUSY = 108,
   /**
    * The card was removed (or powered off); its security state is lost.
    */
@@ -161,6 +174,16 @@ enum cardap_result
    * The card or reader rejected an extended-length APDU.
    */
   CARDAP_RESULT_EXTENDED_REJECTED = 302,
+  /**
+   * A write or an install asks for something the profile or the profile
+   * document does not allow (nothing was sent): a value too long, the
+   * user ID, a field the profile does not have.
+   */
+  CARDAP_RESULT_INVALID_WRITE = 310,
+  /**
+   * The loading desk's user-ID registry failed (the message names the file).
+   */
+  CARDAP_RESULT_REGISTRY = 311,
   /**
    * Mutual authentication failed (wrong keys, or a card that is not the
    * one the profile describes).
@@ -259,6 +282,66 @@ typedef uint32_t cardap_ap_type;
 #endif // __cplusplus
 
 /**
+ * The cipher suite of a key provider's keys (PROFILE.md §7). Passed as a
+ * `uint32_t`, like `cardap_result`.
+ *
+ */
+enum cardap_suite
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Two-key triple DES (16-byte keys); MAC: ISO/IEC 9797-1 algorithm 3.
+   */
+  CARDAP_SUITE_3DES = 1,
+  /**
+   * AES-128 (16-byte keys); MAC: AES-CMAC cut to 8 bytes.
+   */
+  CARDAP_SUITE_AES128 = 2,
+  /**
+   * AES-256 (32-byte keys); MAC: AES-CMAC cut to 8 bytes.
+   */
+  CARDAP_SUITE_AES256 = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cardap_suite cardap_suite;
+#else
+typedef uint32_t cardap_suite;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The areas of the free area. Values are explicit and stable.
+ */
+enum cardap_area
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Both areas (listing only).
+   */
+  CARDAP_AREA_BOTH = 0,
+  /**
+   * The extension area: kept when the holder moves.
+   */
+  CARDAP_AREA_EXTENSION = 1,
+  /**
+   * The local-resident area: deleted at a move-out.
+   */
+  CARDAP_AREA_LOCAL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cardap_area cardap_area;
+#else
+typedef uint32_t cardap_area;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * The APs listed in a card's EF.DIR: each with its AID and, when the card
  * gives one, a label. Made by `cardap_context_list`, released by
  * `cardap_ap_list_free`. Immutable.
@@ -266,16 +349,58 @@ typedef uint32_t cardap_ap_type;
 typedef struct cardap_ap_list cardap_ap_list;
 
 /**
- * A connection to one card: a card in a PC/SC reader, or an in-process
- * virtual card. Made by `cardap_context_new_pcsc`,
+ * A cancellation token for waits: `cardap_cancel_trigger` makes every wait
+ * given this token (running or started later) return
+ * `CARDAP_RESULT_CANCELLED`. Once triggered it stays triggered; make a new
+ * one for the next wait. Made by `cardap_cancel_new`, released by
+ * `cardap_cancel_free`.
+ *
+ * Thread safety: every function on a token may be called from any thread
+ * at any time.
+ */
+typedef struct cardap_cancel cardap_cancel;
+
+/**
+ * A card found by `cardap_wait_for_card`: the PC/SC name of its reader and
+ * its ATR. Released by `cardap_card_event_free`. Immutable.
+ *
+ * Thread safety: may be read from several threads at once.
+ */
+typedef struct cardap_card_event cardap_card_event;
+
+/**
+ * A connection to one card: a card in a PC/SC reader, an in-process
+ * virtual card, or a transport the caller supplies. Made by
+ * `cardap_context_new_pcsc`, `cardap_context_new_transport`,
  * `cardap_context_new_virtual_card_file` or
  * `cardap_context_new_virtual_card_str`; released by `cardap_context_free`.
  *
- * A context is not thread-safe: use it from one thread at a time (it may
- * move between threads). Each operation is one card transaction, so other
- * processes using the same reader cannot interleave commands.
+ * A context runs one call at a time. It may move between threads, and
+ * calling it from two threads at once is safe: the second call returns
+ * `CARDAP_RESULT_BUSY` at once instead of waiting. Each operation is one
+ * card transaction, so other processes using the same reader cannot
+ * interleave commands.
  */
 typedef struct cardap_context cardap_context;
+
+/**
+ * A loading desk: the card manager's AID, the issuer key set, the user-ID
+ * registry (an issuer file such as `examples/issuer.toml`). Made by
+ * `cardap_issuer_new_from_file`, released by `cardap_issuer_free`.
+ * Immutable; may be shared by threads.
+ */
+typedef struct cardap_issuer cardap_issuer;
+
+/**
+ * Callbacks that hold an AP's keys. Made by `cardap_key_provider_new`,
+ * released by `cardap_key_provider_free`; passed to
+ * `cardap_context_read_with_keys`.
+ *
+ * Thread safety: a provider may be used by several contexts on several
+ * threads at once; its callbacks are then called concurrently, so they must
+ * be thread-safe (or the provider used from one thread at a time).
+ */
+typedef struct cardap_key_provider cardap_key_provider;
 
 /**
  * A profile: which AP to read and how (type, AID, keys, fields). Made by
@@ -299,6 +424,75 @@ typedef struct cardap_reader_list cardap_reader_list;
  * pointer it hands out stays valid until it is freed.
  */
 typedef struct cardap_record cardap_record;
+
+/**
+ * Sends one command APDU to the card and writes the whole response, data
+ * followed by `SW1 SW2`, to `response` (`response_capacity` bytes, 65538:
+ * the longest extended-length response) and its length to
+ * `*response_len`.
+ *
+ * Returns `CARDAP_RESULT_OK`, or an error code that becomes the transport
+ * error of the operation: `CARDAP_RESULT_CARD_REMOVED`,
+ * `CARDAP_RESULT_CARD_RESET`, `CARDAP_RESULT_NO_CARD`,
+ * `CARDAP_RESULT_READER_UNAVAILABLE`, `CARDAP_RESULT_SERVICE_UNAVAILABLE`,
+ * `CARDAP_RESULT_CANCELLED`, `CARDAP_RESULT_TIMEOUT`,
+ * `CARDAP_RESULT_NOT_CARRIED` and `CARDAP_RESULT_INTERRUPTED` keep their
+ * meaning (a reset or an interruption lets a read start again from
+ * SELECT); any other code is `CARDAP_RESULT_TRANSPORT_FAILURE`. A
+ * `*response_len` over `response_capacity`, or under 2, is a transport
+ * failure: nothing past the capacity is read.
+ *
+ * The command bytes are valid only during the call. The callback runs on
+ * the thread that called the operation, one call at a time per context.
+ */
+typedef cardap_result (*cardap_transmit_fn)(void *userdata,
+                                            const uint8_t *command,
+                                            size_t command_len,
+                                            uint8_t *response,
+                                            size_t response_capacity,
+                                            size_t *response_len);
+
+/**
+ * Encrypts (`encrypt`: `E(K_enc, input)`) or decrypts (`decrypt`) with the
+ * provider's K_enc: CBC with a zero IV and no padding. `input_len` is a
+ * whole number of cipher blocks (32 bytes in mutual authentication); the
+ * callback writes exactly `input_len` bytes to `output`
+ * (`output_capacity` bytes, equal to `input_len`) and that length to
+ * `*output_len`. Returns `CARDAP_RESULT_OK`, or any error code (the read
+ * then fails with `CARDAP_RESULT_AUTH_FAILED`).
+ */
+typedef cardap_result (*cardap_cipher_fn)(void *userdata,
+                                          const uint8_t *input,
+                                          size_t input_len,
+                                          uint8_t *output,
+                                          size_t output_capacity,
+                                          size_t *output_len);
+
+/**
+ * Computes `MAC(K_mac, input)`, the suite's 8-byte MAC, into `mac_out`
+ * (8 bytes). The provider pads: it applies ISO/IEC 9797-1 padding method 2
+ * to the cipher block size itself, as HSM MAC commands do. Returns
+ * `CARDAP_RESULT_OK` or any error code.
+ */
+typedef cardap_result (*cardap_mac_fn)(void *userdata,
+                                       const uint8_t *input,
+                                       size_t input_len,
+                                       uint8_t *mac_out);
+
+/**
+ * Receives one log event. `level`: 1 error, 2 warn, 3 info, 4 debug,
+ * 5 trace. `target` is where it comes from (`cardap::ffi`, `cardap::…`),
+ * `message` the text with its fields (`key=value`), after the operations it
+ * belongs to (`read{ap=city-library}: …`). Neither is NUL-terminated
+ * and both are valid only during the call. Events never carry key
+ * material, PINs or card data.
+ */
+typedef void (*cardap_log_fn)(void *userdata,
+                              uint32_t level,
+                              const char *target,
+                              size_t target_len,
+                              const char *message,
+                              size_t message_len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -352,10 +546,35 @@ cardap_result cardap_context_new_pcsc(const char *reader,
                                       struct cardap_context **out_context);
 
 /**
- * Releases a context (for PC/SC: disconnects, resetting the card so no
- * security state outlives it). NULL does nothing.
+ * Makes a context over a transport the caller supplies: every command APDU
+ * of an operation goes to `transmit` with `userdata`, on the thread that
+ * runs the operation (see `cardap_transmit_fn`). `atr` (`atr_len` bytes;
+ * NULL with 0 when unknown) is the card's answer to reset: it tells
+ * whether the card takes extended-length APDUs. `userdata` must stay valid
+ * until `cardap_context_free`. The transport has no transactions of its
+ * own: if other parties share the card, the callback's side must keep them
+ * out for the length of an operation. On success `*out_context` receives
+ * the new context.
  *
- * Thread safety: the context must not be in use by another thread.
+ * Errors: `CARDAP_RESULT_NULL_PARAMETER` (`transmit` or `out_context` is
+ * NULL, or `atr` is NULL with a length), `CARDAP_RESULT_TOO_LONG` (an ATR
+ * over 33 bytes).
+ *
+ * Thread safety: may be called from any thread.
+ */
+cardap_result cardap_context_new_transport(cardap_transmit_fn transmit,
+                                           void *userdata,
+                                           const uint8_t *atr,
+                                           size_t atr_len,
+                                           struct cardap_context **out_context);
+
+/**
+ * Releases a context (for PC/SC: disconnects, resetting the card so no
+ * security state outlives it). NULL does nothing; a handle that is not live
+ * (freed already) changes nothing and sets the thread's last error. A call
+ * in flight on another thread finishes first, then the context goes.
+ *
+ * Thread safety: may be called from any thread.
  */
 void cardap_context_free(struct cardap_context *context);
 
@@ -364,7 +583,8 @@ void cardap_context_free(struct cardap_context *context);
  * length, or lets the card's ATR decide (`false`, the default; cardap also
  * falls back by itself when the card answers `67 00`).
  *
- * Thread safety: one thread at a time per context.
+ * Thread safety: a context runs one call at a time; a call made meanwhile
+ * from another thread returns `CARDAP_RESULT_BUSY`.
  */
 cardap_result cardap_context_set_short_apdus(struct cardap_context *context, bool short_apdus);
 
@@ -378,7 +598,8 @@ cardap_result cardap_context_set_short_apdus(struct cardap_context *context, boo
  * context's last error and the thread's last error give the message, and
  * `cardap_context_last_status_word` the status word of a `CARD_STATUS`.
  *
- * Thread safety: one thread at a time per context; the profile may be
+ * Thread safety: a context runs one call at a time: a call made meanwhile
+ * from another thread returns `CARDAP_RESULT_BUSY`. The profile may be
  * shared by several threads.
  */
 cardap_result cardap_context_read(struct cardap_context *context,
@@ -386,21 +607,45 @@ cardap_result cardap_context_read(struct cardap_context *context,
                                   struct cardap_record **out_record);
 
 /**
+ * Reads the AP a profile describes, as `cardap_context_read` does, but the
+ * mutual authentication of Types A and D asks `keys` instead of taking keys
+ * from the profile (whose `k_enc`/`k_mac` may then be absent). The
+ * provider's suite must be the profile's. Types C and custom APs without
+ * authentication ignore `keys`. On success `*out_record` receives a new
+ * record to release with `cardap_record_free`.
+ *
+ * Errors: as `cardap_context_read`; a failing callback or a provider whose
+ * suite differs from the profile's gives `CARDAP_RESULT_AUTH_FAILED`.
+ *
+ * Thread safety: as `cardap_context_read` (a second call on the same
+ * context meanwhile gets `CARDAP_RESULT_BUSY`); the provider may be shared
+ * by several threads if its callbacks are thread-safe.
+ */
+cardap_result cardap_context_read_with_keys(struct cardap_context *context,
+                                            const struct cardap_profile *profile,
+                                            const struct cardap_key_provider *keys,
+                                            struct cardap_record **out_record);
+
+/**
  * Lists the APs on the card through EF.DIR, in one card transaction. On
  * success `*out_list` receives a new list to release with
  * `cardap_ap_list_free`.
  *
- * Thread safety: one thread at a time per context.
+ * Thread safety: a context runs one call at a time; a call made meanwhile
+ * from another thread returns `CARDAP_RESULT_BUSY`.
  */
 cardap_result cardap_context_list(struct cardap_context *context, struct cardap_ap_list **out_list);
 
 /**
  * The message of the context's last operation (`cardap_context_read`,
- * `cardap_context_list`) if it failed, or an empty string if it succeeded
- * or none ran yet. NUL-terminated, borrowed from the context until its next
- * operation or `cardap_context_free`. Never holds key material.
+ * `cardap_context_read_with_keys`, `cardap_context_list`) if it failed, or
+ * an empty string if it succeeded or none ran yet: the operation and the
+ * problem, e.g. `read: AP F0…99 is not on the card`. NUL-terminated,
+ * borrowed from the context until its next operation (on any thread) or
+ * `cardap_context_free`. Never holds key material.
  *
- * Thread safety: one thread at a time per context.
+ * Thread safety: a context runs one call at a time; a call made meanwhile
+ * from another thread returns `CARDAP_RESULT_BUSY`.
  */
 cardap_result cardap_context_last_error(const struct cardap_context *context,
                                         const char **out_text,
@@ -413,10 +658,134 @@ cardap_result cardap_context_last_error(const struct cardap_context *context,
  * Errors: `CARDAP_RESULT_NOT_FOUND` when the last operation did not fail
  * with a status word.
  *
- * Thread safety: one thread at a time per context.
+ * Thread safety: a context runs one call at a time; a call made meanwhile
+ * from another thread returns `CARDAP_RESULT_BUSY`.
  */
 cardap_result cardap_context_last_status_word(const struct cardap_context *context,
                                               uint16_t *out_sw);
+
+/**
+ * Reads an issuer file (UTF-8 path of `path_len` bytes). A relative
+ * `registry` is taken from the file's directory.
+ *
+ * Thread safety: may be called from any thread.
+ */
+cardap_result cardap_issuer_new_from_file(const char *path,
+                                          size_t path_len,
+                                          struct cardap_issuer **out_issuer);
+
+/**
+ * Releases an issuer; NULL does nothing.
+ *
+ * Thread safety: not while another thread uses the issuer.
+ */
+void cardap_issuer_free(struct cardap_issuer *issuer);
+
+/**
+ * Installs an AP (PROFILE.md §12.2): a new user ID from the desk's registry,
+ * fresh key sets, CREATE FILE under the issuer keys, one card transaction.
+ * `kind` is a `cardap_ap_type` (A, C or D), `area` a `cardap_area`
+ * (extension or local), `suite` 0 for the desk's `ap_suite`, 1 `3des`,
+ * 2 `aes128`, 3 `aes256`. `info` (may be NULL with length 0) holds the
+ * initial contents, one per line: `infoN=HEX` (A, C) or `data=HEX` (D).
+ * The AP's complete profile (read keys under `[auth]`, update keys under
+ * `[auth.update]`) is written to `profile_path`, owner-only. On success
+ * `out_user_id` (a buffer of at least 14 bytes) receives the 13 digits and a
+ * NUL.
+ *
+ * Errors: `CARDAP_RESULT_INVALID_WRITE` (a request the profile document does
+ * not allow), `CARDAP_RESULT_REGISTRY`, `CARDAP_RESULT_CARD_STATUS` (`6A 84`
+ * free area full, `6A 89` duplicate AID: see
+ * `cardap_context_last_status_word`), transport codes.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_install(struct cardap_context *context,
+                                     const struct cardap_issuer *issuer,
+                                     uint32_t kind,
+                                     uint32_t area,
+                                     const uint8_t *aid,
+                                     size_t aid_len,
+                                     const char *label,
+                                     size_t label_len,
+                                     const char *info,
+                                     size_t info_len,
+                                     uint32_t suite,
+                                     const char *profile_path,
+                                     size_t profile_path_len,
+                                     uint8_t *out_user_id);
+
+/**
+ * Deletes the AP with this AID (PROFILE.md §12.3); an unknown AID is
+ * `CARDAP_RESULT_AP_NOT_FOUND`.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_delete_ap(struct cardap_context *context,
+                                       const struct cardap_issuer *issuer,
+                                       const uint8_t *aid,
+                                       size_t aid_len);
+
+/**
+ * Move-out (PROFILE.md §12.4): deletes every AP of the local-resident area
+ * and nothing else; `*out_count` (may be NULL) receives how many went.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_move_out(struct cardap_context *context,
+                                      const struct cardap_issuer *issuer,
+                                      size_t *out_count);
+
+/**
+ * Lists the APs of `area` (a `cardap_area`, `CARDAP_AREA_BOTH` for all) as a
+ * JSON array of `{"aid", "label", "type", "area", "user_id"}` written to
+ * `buffer` (capacity `capacity` bytes) with a NUL; `*out_len` receives the
+ * JSON's length. A buffer too small gives `CARDAP_RESULT_TOO_LONG` with the
+ * length needed (without the NUL) in `*out_len`.
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_list_area(struct cardap_context *context,
+                                       const struct cardap_issuer *issuer,
+                                       uint32_t area,
+                                       char *buffer,
+                                       size_t capacity,
+                                       size_t *out_len);
+
+/**
+ * Makes a key provider from three callbacks and their user data: the
+ * AP's keys stay in the caller's SAM, HSM or key server, and only the
+ * cryptograms of mutual authentication pass through the callbacks. The
+ * callbacks mirror the Rust `KeyProvider`: `encrypt` and `decrypt` are CBC
+ * with a zero IV and no padding over whole blocks with K_enc; `mac` is the
+ * suite's 8-byte MAC with K_mac, and the provider pads (ISO/IEC 9797-1
+ * method 2). `userdata` is passed to every call and must stay valid until
+ * `cardap_key_provider_free`. On success `*out` receives the provider.
+ *
+ * The session keys derived from the authentication live in the library
+ * (zeroized after the read); the provider's keys never do.
+ *
+ * Errors: `CARDAP_RESULT_NULL_PARAMETER` (a callback or `out` is NULL),
+ * `CARDAP_RESULT_INVALID_ARGUMENT` (`suite` is not a `cardap_suite`).
+ *
+ * Thread safety: may be called from any thread. The callbacks are called
+ * from the threads that run `cardap_context_read_with_keys`.
+ */
+cardap_result cardap_key_provider_new(cardap_suite suite,
+                                      cardap_cipher_fn encrypt,
+                                      cardap_cipher_fn decrypt,
+                                      cardap_mac_fn mac,
+                                      void *userdata,
+                                      struct cardap_key_provider **out_provider);
+
+/**
+ * Releases a key provider. NULL does nothing; a read in flight on another
+ * thread finishes with it first. After this returns the callbacks are not
+ * called again (once reads in flight have returned).
+ *
+ * Thread safety: may be called from any thread.
+ */
+void cardap_key_provider_free(struct cardap_key_provider *provider);
 
 /**
  * Releases an AP list. NULL does nothing.
@@ -466,6 +835,25 @@ cardap_result cardap_ap_list_label(const struct cardap_ap_list *list,
 cardap_result cardap_ap_list_to_json(const struct cardap_ap_list *list,
                                      const char **out_json,
                                      size_t *out_len);
+
+/**
+ * Sets the process-wide log callback: the library's events up to
+ * `max_level` (1 error, 2 warn, 3 info, 4 debug, 5 trace; higher values
+ * count as 5) go to `callback` with `userdata`. `callback == NULL` (or
+ * `max_level == 0`) turns logging off. Events above `max_level` are not
+ * even built. Events never carry key material, PINs or card data.
+ *
+ * The callback may be called from any thread that runs a cardap call, also
+ * from several at once, so it must be thread-safe. Once this function
+ * returns, the previous callback is not called any more, so its user data
+ * may be released. Events raised by cardap calls made from inside the
+ * callback are dropped.
+ *
+ * Errors: `CARDAP_RESULT_BUSY` when called from inside the callback.
+ *
+ * Thread safety: may be called from any thread.
+ */
+cardap_result cardap_set_log_callback(cardap_log_fn callback, void *userdata, uint32_t max_level);
 
 /**
  * Loads and validates a profile file. `path` is UTF-8, `path_len` bytes (at
@@ -773,6 +1161,105 @@ cardap_result cardap_last_error(const char **out_text, size_t *out_len);
  * Thread safety: may be called from any thread at any time.
  */
 cardap_result cardap_version(const char **out_text, size_t *out_len);
+
+/**
+ * Makes a cancellation token. On success `*out` receives it.
+ *
+ * Thread safety: may be called from any thread.
+ */
+cardap_result cardap_cancel_new(struct cardap_cancel **out_cancel);
+
+/**
+ * Triggers a token: the waits using it return `CARDAP_RESULT_CANCELLED`
+ * within a fraction of a second (at once through PC/SC's `SCardCancel`),
+ * and so does every later wait given it.
+ *
+ * Errors: `CARDAP_RESULT_NULL_PARAMETER`, `CARDAP_RESULT_INVALID_HANDLE`.
+ *
+ * Thread safety: may be called from any thread at any time, also while
+ * another thread waits with the token; this is what it is for.
+ */
+cardap_result cardap_cancel_trigger(const struct cardap_cancel *cancel);
+
+/**
+ * Releases a token. NULL does nothing. A wait still running with it keeps
+ * it until it returns.
+ *
+ * Thread safety: may be called from any thread.
+ */
+void cardap_cancel_free(struct cardap_cancel *cancel);
+
+/**
+ * Blocks until a card is present in a PC/SC reader and describes it.
+ * `reader` is a NUL-terminated UTF-8 name: an exact reader name, or else a
+ * case-insensitive part of one (NULL: any reader). Returns at once when a
+ * card is already there; readers attached while waiting count too.
+ * `timeout_ms` bounds the wait (0: no bound); `cancel` (may be NULL) lets
+ * another thread end it. On success `*out_event` receives the reader's
+ * name and the card's ATR, released with `cardap_card_event_free`.
+ *
+ * Errors: `CARDAP_RESULT_TIMEOUT` (206), `CARDAP_RESULT_CANCELLED` (205),
+ * `CARDAP_RESULT_SERVICE_UNAVAILABLE` (pcscd not running),
+ * `CARDAP_RESULT_READER_UNAVAILABLE`, `CARDAP_RESULT_UNSUPPORTED` (built
+ * without PC/SC), argument errors.
+ *
+ * Thread safety: may be called from any thread, by several at once.
+ */
+cardap_result cardap_wait_for_card(const char *reader,
+                                   uint32_t timeout_ms,
+                                   const struct cardap_cancel *cancel,
+                                   struct cardap_card_event **out_event);
+
+/**
+ * Releases a card event. NULL does nothing.
+ *
+ * Thread safety: the event must not be in use by another thread.
+ */
+void cardap_card_event_free(struct cardap_card_event *event);
+
+/**
+ * The PC/SC name of the reader holding the card (NUL-terminated UTF-8,
+ * borrowed from the event), to pass to `cardap_context_new_pcsc`.
+ *
+ * Thread safety: an event may be read from several threads at once.
+ */
+cardap_result cardap_card_event_reader(const struct cardap_card_event *event,
+                                       const char **out_text,
+                                       size_t *out_len);
+
+/**
+ * The card's ATR (bytes, borrowed from the event; empty when the reader
+ * did not give one).
+ *
+ * Thread safety: an event may be read from several threads at once.
+ */
+cardap_result cardap_card_event_atr(const struct cardap_card_event *event,
+                                    const uint8_t **out_bytes,
+                                    size_t *out_len);
+
+/**
+ * Writes info fields of the AP `profile` describes, with the update keys of
+ * its `[auth.update]` table, in one card transaction (PROFILE.md §11).
+ * `writes` is UTF-8 text of `writes_len` bytes (at most
+ * `CARDAP_MAX_WRITES_LEN`), one write per line, in the form of
+ * `cardap write --set`: `infoN=HEX` (Types A and C), `data@OFFSET=HEX`
+ * (Type D), or `FIELD=TEXT` (a `[[field]]` of the profile). On success
+ * `*out_apdus` (may be NULL) receives the number of command APDUs sent.
+ *
+ * Errors: `CARDAP_RESULT_INVALID_WRITE` (a write the profile or the profile
+ * document does not allow; nothing was sent), `CARDAP_RESULT_PROFILE_INVALID`
+ * (no `[auth.update]`), `CARDAP_RESULT_CARD_STATUS` (the card refused: the
+ * status word is in `cardap_context_last_status_word`; the card kept its old
+ * value), transport codes (a card torn away during the write holds the old
+ * value or the new one: read it again; nothing is resent).
+ *
+ * Thread safety: one thread at a time per context.
+ */
+cardap_result cardap_context_write(struct cardap_context *context,
+                                   const struct cardap_profile *profile,
+                                   const char *writes,
+                                   size_t writes_len,
+                                   size_t *out_apdus);
 
 #ifdef __cplusplus
 }  // extern "C"

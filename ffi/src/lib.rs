@@ -17,6 +17,11 @@
 //!   valid until the handle is freed.
 //! - No panic crosses the ABI: every body runs inside a panic boundary, and a
 //!   NULL, misaligned, foreign or oversized argument gives an error code.
+//! - Handles are checked through generation-counted tables: a stale handle
+//!   (after its `_free`) gives `CARDAP_RESULT_INVALID_HANDLE`, never another
+//!   object's data; a double `_free` does nothing.
+//! - A context runs one call at a time; a second thread calling it meanwhile
+//!   gets `CARDAP_RESULT_BUSY`.
 //! - Each function states its thread safety.
 //!
 //! # Safety
@@ -24,11 +29,11 @@
 //! One contract covers every exported function, so it is stated here rather
 //! than on each: a pointer argument is NULL or valid for what its type says
 //! (`len` readable bytes for an input buffer, a writable object for an
-//! out-parameter); a handle argument is NULL, a live handle from this
-//! library, or at least points to 8 readable bytes (anything else there is
-//! reported as `CARDAP_RESULT_INVALID_HANDLE`); a handle is not used after
-//! its `_free`, nor from two threads at once where its type says it is not
-//! thread-safe.
+//! out-parameter, a NUL-terminated string where the header says so). Handle
+//! arguments may be anything: a handle is a key into a table, never
+//! dereferenced, so a freed, foreign or made-up handle gives
+//! `CARDAP_RESULT_INVALID_HANDLE`. Callbacks and their user data stay valid
+//! as long as the handle they were given to.
 
 // The exported names are C names (`cardap_context`, `CARDAP_RESULT_OK`).
 #![allow(non_camel_case_types)]
@@ -38,8 +43,14 @@
 mod args;
 mod context;
 mod handle;
+#[cfg(test)]
+mod hook_tests;
+#[cfg(feature = "issuer")]
+mod issuer;
 mod json;
+mod keys;
 mod list;
+mod log;
 mod panic;
 mod profile;
 mod readers;
@@ -48,17 +59,33 @@ mod result;
 #[cfg(test)]
 mod tests;
 mod text;
+mod transport;
+mod wait;
+mod write;
+#[cfg(test)]
+mod write_tests;
 
 pub use context::{
     cardap_context, cardap_context_free, cardap_context_last_error,
     cardap_context_last_status_word, cardap_context_list, cardap_context_new_pcsc,
-    cardap_context_new_virtual_card_file, cardap_context_new_virtual_card_str, cardap_context_read,
+    cardap_context_new_transport, cardap_context_new_virtual_card_file,
+    cardap_context_new_virtual_card_str, cardap_context_read, cardap_context_read_with_keys,
     cardap_context_set_short_apdus,
+};
+#[cfg(feature = "issuer")]
+pub use issuer::{
+    cardap_area, cardap_context_delete_ap, cardap_context_install, cardap_context_list_area,
+    cardap_context_move_out, cardap_issuer, cardap_issuer_free, cardap_issuer_new_from_file,
+};
+pub use keys::{
+    cardap_cipher_fn, cardap_key_provider, cardap_key_provider_free, cardap_key_provider_new,
+    cardap_mac_fn, cardap_suite,
 };
 pub use list::{
     cardap_ap_list, cardap_ap_list_aid, cardap_ap_list_count, cardap_ap_list_free,
     cardap_ap_list_label, cardap_ap_list_to_json,
 };
+pub use log::{cardap_log_fn, cardap_set_log_callback};
 pub use profile::{
     cardap_ap_type, cardap_profile, cardap_profile_aid, cardap_profile_free, cardap_profile_name,
     cardap_profile_new_from_file, cardap_profile_new_from_str, cardap_profile_type,
@@ -75,6 +102,12 @@ pub use record::{
     cardap_record_user_id,
 };
 pub use result::{cardap_last_error, cardap_result, cardap_result_text, cardap_version};
+pub use transport::cardap_transmit_fn;
+pub use wait::{
+    cardap_cancel, cardap_cancel_free, cardap_cancel_new, cardap_cancel_trigger, cardap_card_event,
+    cardap_card_event_atr, cardap_card_event_free, cardap_card_event_reader, cardap_wait_for_card,
+};
+pub use write::{CARDAP_MAX_WRITES_LEN, cardap_context_write};
 
 /// The longest path accepted (bytes).
 pub const CARDAP_MAX_PATH_LEN: usize = 4096;

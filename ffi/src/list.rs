@@ -5,8 +5,8 @@ use std::ffi::c_char;
 use cardap_core::DirEntry;
 
 use crate::args::{buffer_out, out, write_buffer};
-use crate::handle::Opaque;
-use crate::panic::{guard, guard_void};
+use crate::handle::{Opaque, Table, free_handle};
+use crate::panic::guard;
 use crate::result::{Failure, cardap_result};
 use crate::text::Text;
 
@@ -36,18 +36,15 @@ impl ApListInner {
 
 impl Opaque for cardap_ap_list {
     type Inner = ApListInner;
-    const MAGIC: u64 = 0x6361_7264_6170_4150; // "cardapAP"
-    const NAME: &'static str = "cardap_ap_list";
+    const TAG: usize = 2;
+    const NAME: &'static str = "AP list";
+    fn table() -> &'static Table<Self::Inner> {
+        static TABLE: Table<ApListInner> = Table::new();
+        &TABLE
+    }
 }
 
-/// # Safety
-/// `list` is NULL or readable for 8 bytes.
-unsafe fn entry<'a>(
-    list: *const cardap_ap_list,
-    index: usize,
-) -> Result<&'a (Vec<u8>, Option<Text>), Failure> {
-    // SAFETY: forwarded from the caller.
-    let l = unsafe { cardap_ap_list::borrow(list, "list")? };
+fn entry(l: &ApListInner, index: usize) -> Result<&(Vec<u8>, Option<Text>), Failure> {
     l.entries.get(index).ok_or_else(|| {
         Failure::new(
             cardap_result::OutOfRange,
@@ -61,10 +58,7 @@ unsafe fn entry<'a>(
 /// Thread safety: the list must not be in use by another thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cardap_ap_list_free(list: *mut cardap_ap_list) {
-    guard_void(|| {
-        // SAFETY: the caller passes NULL or a list nobody else uses.
-        unsafe { cardap_ap_list::free(list) }
-    });
+    free_handle(list, "free AP list");
 }
 
 /// How many APs the list holds.
@@ -75,9 +69,8 @@ pub unsafe extern "C" fn cardap_ap_list_count(
     list: *const cardap_ap_list,
     out_count: *mut usize,
 ) -> cardap_result {
-    guard("cardap_ap_list_count", || {
-        // SAFETY: the caller passes NULL or a list handle.
-        let l = unsafe { cardap_ap_list::borrow(list, "list")? };
+    guard("AP list count", || {
+        let l = cardap_ap_list::get(list, "list")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_count, "out_count")? }.set(l.entries.len());
         Ok(())
@@ -96,13 +89,11 @@ pub unsafe extern "C" fn cardap_ap_list_aid(
     out_aid: *mut *const u8,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_ap_list_aid", || {
-        // SAFETY: the caller passes NULL or a list handle.
-        unsafe { cardap_ap_list::borrow(list, "list")? };
+    guard("AP list AID", || {
+        let l = cardap_ap_list::get(list, "list")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let o = unsafe { buffer_out(out_aid, out_len, "out_aid")? };
-        // SAFETY: the caller passes NULL or a list handle.
-        let (aid, _) = unsafe { entry(list, index)? };
+        let (aid, _) = entry(&l, index)?;
         o.set(aid.as_ptr(), aid.len());
         Ok(())
     })
@@ -121,13 +112,11 @@ pub unsafe extern "C" fn cardap_ap_list_label(
     out_label: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_ap_list_label", || {
-        // SAFETY: the caller passes NULL or a list handle.
-        unsafe { cardap_ap_list::borrow(list, "list")? };
+    guard("AP list label", || {
+        let l = cardap_ap_list::get(list, "list")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let o = unsafe { buffer_out(out_label, out_len, "out_label")? };
-        // SAFETY: the caller passes NULL or a list handle.
-        let (_, label) = unsafe { entry(list, index)? };
+        let (_, label) = entry(&l, index)?;
         let label = label.as_ref().ok_or_else(|| {
             Failure::new(cardap_result::NotFound, format!("AP {index} has no label"))
         })?;
@@ -146,9 +135,8 @@ pub unsafe extern "C" fn cardap_ap_list_to_json(
     out_json: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_ap_list_to_json", || {
-        // SAFETY: the caller passes NULL or a list handle.
-        let l = unsafe { cardap_ap_list::borrow(list, "list")? };
+    guard("AP list JSON", || {
+        let l = cardap_ap_list::get(list, "list")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(l.json.as_ptr(), l.json.len(), out_json, out_len) }
     })

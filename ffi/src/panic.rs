@@ -7,7 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use crate::result::{Failure, cardap_result, set_last_error};
 
 /// Runs `body`; maps its failure or panic to a result code and records the
-/// message as this thread's last error, prefixed with the function's name.
+/// message as this thread's last error, prefixed with the operation's name
+/// as users know it ("read", "load profile"), not the C function's.
 pub(crate) fn guard(
     name: &'static str,
     body: impl FnOnce() -> Result<(), Failure>,

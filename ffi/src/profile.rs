@@ -5,8 +5,8 @@ use std::ffi::c_char;
 use cardap_core::{ApType, Profile};
 
 use crate::args::{self, out, write_buffer};
-use crate::handle::Opaque;
-use crate::panic::{guard, guard_void};
+use crate::handle::{Opaque, Table, free_handle};
+use crate::panic::guard;
 use crate::result::cardap_result;
 use crate::text::Text;
 
@@ -49,8 +49,12 @@ pub(crate) struct ProfileInner {
 
 impl Opaque for cardap_profile {
     type Inner = ProfileInner;
-    const MAGIC: u64 = 0x6361_7264_6170_5052; // "cardapPR"
-    const NAME: &'static str = "cardap_profile";
+    const TAG: usize = 3;
+    const NAME: &'static str = "profile";
+    fn table() -> &'static Table<Self::Inner> {
+        static TABLE: Table<ProfileInner> = Table::new();
+        &TABLE
+    }
 }
 
 fn make(
@@ -60,7 +64,7 @@ fn make(
     // SAFETY: the exported callers pass NULL or a writable out-parameter.
     let o = unsafe { out(out_profile, "out_profile")? };
     let name = Text::new(profile.name());
-    o.set(cardap_profile::into_handle(ProfileInner { profile, name }));
+    o.set(cardap_profile::into_handle(ProfileInner { profile, name })?);
     Ok(())
 }
 
@@ -79,7 +83,7 @@ pub unsafe extern "C" fn cardap_profile_new_from_file(
     path_len: usize,
     out_profile: *mut *mut cardap_profile,
 ) -> cardap_result {
-    guard("cardap_profile_new_from_file", || {
+    guard("load profile", || {
         // SAFETY: the caller passes `path_len` readable bytes or NULL.
         let p = unsafe { args::path(path, path_len, "path")? };
         // Check the out-parameter before the work.
@@ -102,7 +106,7 @@ pub unsafe extern "C" fn cardap_profile_new_from_str(
     text_len: usize,
     out_profile: *mut *mut cardap_profile,
 ) -> cardap_result {
-    guard("cardap_profile_new_from_str", || {
+    guard("load profile", || {
         // SAFETY: the caller passes `text_len` readable bytes or NULL.
         let t = unsafe { args::text(text, text_len, crate::CARDAP_MAX_TEXT_LEN, "text")? };
         // SAFETY: the caller passes NULL or a writable out-parameter.
@@ -116,10 +120,7 @@ pub unsafe extern "C" fn cardap_profile_new_from_str(
 /// Thread safety: the profile must not be in use by another thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cardap_profile_free(profile: *mut cardap_profile) {
-    guard_void(|| {
-        // SAFETY: the caller passes NULL or a profile nobody else uses.
-        unsafe { cardap_profile::free(profile) }
-    });
+    free_handle(profile, "free profile");
 }
 
 /// The profile's `name`, borrowed from the profile (NUL-terminated).
@@ -131,9 +132,8 @@ pub unsafe extern "C" fn cardap_profile_name(
     out_name: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_profile_name", || {
-        // SAFETY: the caller passes NULL or a profile handle.
-        let p = unsafe { cardap_profile::borrow(profile, "profile")? };
+    guard("profile name", || {
+        let p = cardap_profile::get(profile, "profile")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(p.name.as_ptr(), p.name.len(), out_name, out_len) }
     })
@@ -147,9 +147,8 @@ pub unsafe extern "C" fn cardap_profile_type(
     profile: *const cardap_profile,
     out_type: *mut cardap_ap_type,
 ) -> cardap_result {
-    guard("cardap_profile_type", || {
-        // SAFETY: the caller passes NULL or a profile handle.
-        let p = unsafe { cardap_profile::borrow(profile, "profile")? };
+    guard("profile type", || {
+        let p = cardap_profile::get(profile, "profile")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_type, "out_type")? }.set(p.profile.ap_type().into());
         Ok(())
@@ -165,10 +164,9 @@ pub unsafe extern "C" fn cardap_profile_aid(
     out_aid: *mut *const u8,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_profile_aid", || {
-        // SAFETY: the caller passes NULL or a profile handle.
-        let p = unsafe { cardap_profile::borrow(profile, "profile")? };
-        let aid = &p.profile.aid();
+    guard("profile AID", || {
+        let p = cardap_profile::get(profile, "profile")?;
+        let aid = p.profile.aid();
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(aid.as_ptr(), aid.len(), out_aid, out_len) }
     })

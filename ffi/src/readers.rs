@@ -2,11 +2,9 @@
 
 use std::ffi::c_char;
 
-use cardap_core::transport::Transport;
-
 use crate::args::{buffer_out, out};
-use crate::handle::Opaque;
-use crate::panic::{guard, guard_void};
+use crate::handle::{Opaque, Table, free_handle};
+use crate::panic::guard;
 use crate::result::{Failure, cardap_result};
 use crate::text::Text;
 
@@ -23,8 +21,12 @@ pub(crate) struct ReaderListInner {
 
 impl Opaque for cardap_reader_list {
     type Inner = ReaderListInner;
-    const MAGIC: u64 = 0x6361_7264_6170_524C; // "cardapRL"
-    const NAME: &'static str = "cardap_reader_list";
+    const TAG: usize = 4;
+    const NAME: &'static str = "reader list";
+    fn table() -> &'static Table<Self::Inner> {
+        static TABLE: Table<ReaderListInner> = Table::new();
+        &TABLE
+    }
 }
 
 #[cfg(feature = "pcsc")]
@@ -39,13 +41,13 @@ fn list() -> Result<ReaderListInner, Failure> {
 }
 
 #[cfg(feature = "pcsc")]
-pub(crate) fn connect(reader: Option<&str>) -> Result<Box<dyn Transport>, Failure> {
+pub(crate) fn connect(reader: Option<&str>) -> Result<crate::context::BoxedTransport, Failure> {
     let t = cardap_core::pcsc::PcscTransport::connect(reader)?;
     Ok(Box::new(t))
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn unsupported() -> Failure {
+pub(crate) fn unsupported() -> Failure {
     Failure::new(
         cardap_result::Unsupported,
         "this libcardap was built without PC/SC (cargo feature `pcsc`)",
@@ -58,18 +60,11 @@ fn list() -> Result<ReaderListInner, Failure> {
 }
 
 #[cfg(not(feature = "pcsc"))]
-pub(crate) fn connect(_reader: Option<&str>) -> Result<Box<dyn Transport>, Failure> {
+pub(crate) fn connect(_reader: Option<&str>) -> Result<crate::context::BoxedTransport, Failure> {
     Err(unsupported())
 }
 
-/// # Safety
-/// `list` is NULL or readable for 8 bytes.
-unsafe fn entry<'a>(
-    list: *const cardap_reader_list,
-    index: usize,
-) -> Result<&'a (Text, bool), Failure> {
-    // SAFETY: forwarded from the caller.
-    let l = unsafe { cardap_reader_list::borrow(list, "list")? };
+fn entry(l: &ReaderListInner, index: usize) -> Result<&(Text, bool), Failure> {
     l.readers.get(index).ok_or_else(|| {
         Failure::new(
             cardap_result::OutOfRange,
@@ -90,11 +85,11 @@ unsafe fn entry<'a>(
 pub unsafe extern "C" fn cardap_reader_list_new(
     out_list: *mut *mut cardap_reader_list,
 ) -> cardap_result {
-    guard("cardap_reader_list_new", || {
+    guard("list readers", || {
         // SAFETY: the caller passes NULL or a writable out-parameter.
         let o = unsafe { out(out_list, "out_list")? };
         let inner = list()?;
-        o.set(cardap_reader_list::into_handle(inner));
+        o.set(cardap_reader_list::into_handle(inner)?);
         Ok(())
     })
 }
@@ -104,10 +99,7 @@ pub unsafe extern "C" fn cardap_reader_list_new(
 /// Thread safety: the list must not be in use by another thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cardap_reader_list_free(list: *mut cardap_reader_list) {
-    guard_void(|| {
-        // SAFETY: the caller passes NULL or a list nobody else uses.
-        unsafe { cardap_reader_list::free(list) }
-    });
+    free_handle(list, "free reader list");
 }
 
 /// How many readers the list holds.
@@ -118,9 +110,8 @@ pub unsafe extern "C" fn cardap_reader_list_count(
     list: *const cardap_reader_list,
     out_count: *mut usize,
 ) -> cardap_result {
-    guard("cardap_reader_list_count", || {
-        // SAFETY: the caller passes NULL or a list handle.
-        let l = unsafe { cardap_reader_list::borrow(list, "list")? };
+    guard("reader count", || {
+        let l = cardap_reader_list::get(list, "list")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_count, "out_count")? }.set(l.readers.len());
         Ok(())
@@ -140,13 +131,11 @@ pub unsafe extern "C" fn cardap_reader_list_name(
     out_name: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_reader_list_name", || {
-        // SAFETY: the caller passes NULL or a list handle.
-        unsafe { cardap_reader_list::borrow(list, "list")? };
+    guard("reader name", || {
+        let l = cardap_reader_list::get(list, "list")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let o = unsafe { buffer_out(out_name, out_len, "out_name")? };
-        // SAFETY: the caller passes NULL or a list handle.
-        let (name, _) = unsafe { entry(list, index)? };
+        let (name, _) = entry(&l, index)?;
         o.set(name.as_ptr(), name.len());
         Ok(())
     })
@@ -163,13 +152,11 @@ pub unsafe extern "C" fn cardap_reader_list_card_present(
     index: usize,
     out_present: *mut bool,
 ) -> cardap_result {
-    guard("cardap_reader_list_card_present", || {
-        // SAFETY: the caller passes NULL or a list handle.
-        unsafe { cardap_reader_list::borrow(list, "list")? };
+    guard("reader card presence", || {
+        let l = cardap_reader_list::get(list, "list")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         let o = unsafe { out(out_present, "out_present")? };
-        // SAFETY: the caller passes NULL or a list handle.
-        let (_, present) = unsafe { entry(list, index)? };
+        let (_, present) = entry(&l, index)?;
         o.set(*present);
         Ok(())
     })

@@ -6,8 +6,8 @@ use cardap_core::ApRecord;
 use zeroize::Zeroizing;
 
 use crate::args::{buffer_out, out, text, write_buffer};
-use crate::handle::Opaque;
-use crate::panic::{guard, guard_void};
+use crate::handle::{Opaque, Table, free_handle};
+use crate::panic::guard;
 use crate::profile::cardap_ap_type;
 use crate::result::{Failure, cardap_result};
 use crate::text::Text;
@@ -61,17 +61,17 @@ impl RecordInner {
 
 impl Opaque for cardap_record {
     type Inner = RecordInner;
-    const MAGIC: u64 = 0x6361_7264_6170_5243; // "cardapRC"
-    const NAME: &'static str = "cardap_record";
+    const TAG: usize = 5;
+    const NAME: &'static str = "record";
+    fn table() -> &'static Table<Self::Inner> {
+        static TABLE: Table<RecordInner> = Table::new();
+        &TABLE
+    }
 }
 
-/// Borrows the record of a handle.
-///
-/// # Safety
-/// `record` is NULL or readable for 8 bytes.
-unsafe fn rec<'a>(record: *const cardap_record) -> Result<&'a RecordInner, Failure> {
-    // SAFETY: forwarded from the caller.
-    unsafe { cardap_record::borrow(record, "record") }
+/// The record of a handle.
+fn rec(record: *const cardap_record) -> Result<std::sync::Arc<RecordInner>, Failure> {
+    cardap_record::get(record, "record")
 }
 
 fn at<'a, T>(items: &'a [T], index: usize, what: &str) -> Result<&'a T, Failure> {
@@ -103,8 +103,7 @@ unsafe fn entry_at(
     out_value: *mut *const u8,
     out_value_len: *mut usize,
 ) -> Result<(), Failure> {
-    // SAFETY: forwarded from the caller.
-    let r = unsafe { rec(record)? };
+    let r = rec(record)?;
     // SAFETY: forwarded from the caller.
     let (name_out, value_out) = unsafe {
         (
@@ -112,7 +111,7 @@ unsafe fn entry_at(
             buffer_out(out_value, out_value_len, "out_value")?,
         )
     };
-    let (name, value) = at(list(r), index, what)?;
+    let (name, value) = at(list(&r), index, what)?;
     name_out.set(name.as_ptr(), name.len());
     value_out.set(value.as_ptr(), value.len());
     Ok(())
@@ -127,10 +126,7 @@ fn not_found(what: &str, name: &str) -> Failure {
 /// Thread safety: the record must not be in use by another thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cardap_record_free(record: *mut cardap_record) {
-    guard_void(|| {
-        // SAFETY: the caller passes NULL or a record nobody else uses.
-        unsafe { cardap_record::free(record) }
-    });
+    free_handle(record, "free record");
 }
 
 /// The profile's name for the AP (NUL-terminated, borrowed from the record).
@@ -142,9 +138,8 @@ pub unsafe extern "C" fn cardap_record_name(
     out_name: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_name", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record name", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(r.name.as_ptr(), r.name.len(), out_name, out_len) }
     })
@@ -158,9 +153,8 @@ pub unsafe extern "C" fn cardap_record_type(
     record: *const cardap_record,
     out_type: *mut cardap_ap_type,
 ) -> cardap_result {
-    guard("cardap_record_type", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record type", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_type, "out_type")? }.set(r.kind);
         Ok(())
@@ -176,9 +170,8 @@ pub unsafe extern "C" fn cardap_record_aid(
     out_aid: *mut *const u8,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_aid", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record AID", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(r.aid.as_ptr(), r.aid.len(), out_aid, out_len) }
     })
@@ -193,9 +186,8 @@ pub unsafe extern "C" fn cardap_record_user_id(
     out_user_id: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_user_id", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record user ID", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(r.user_id.as_ptr(), r.user_id.len(), out_user_id, out_len) }
     })
@@ -209,9 +201,8 @@ pub unsafe extern "C" fn cardap_record_info_count(
     record: *const cardap_record,
     out_count: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_info_count", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record info count", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_count, "out_count")? }.set(r.info.len());
         Ok(())
@@ -233,7 +224,7 @@ pub unsafe extern "C" fn cardap_record_info_at(
     out_value: *mut *const u8,
     out_value_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_info_at", || {
+    guard("record info", || {
         // SAFETY: forwarded from the caller.
         unsafe {
             entry_at(
@@ -264,9 +255,8 @@ pub unsafe extern "C" fn cardap_record_info_get(
     out_value: *mut *const u8,
     out_value_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_info_get", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record info", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes `name_len` readable bytes or NULL.
         let wanted = unsafe { text(name, name_len, crate::CARDAP_MAX_NAME_LEN, "name")? };
         // SAFETY: the caller passes NULL or writable out-parameters.
@@ -293,9 +283,8 @@ pub unsafe extern "C" fn cardap_record_data(
     out_data: *mut *const u8,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_data", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record data", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let o = unsafe { buffer_out(out_data, out_len, "out_data")? };
         let data = r.data.as_ref().ok_or_else(|| {
@@ -318,9 +307,8 @@ pub unsafe extern "C" fn cardap_record_step_count(
     record: *const cardap_record,
     out_count: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_step_count", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record step count", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_count, "out_count")? }.set(r.steps.len());
         Ok(())
@@ -342,7 +330,7 @@ pub unsafe extern "C" fn cardap_record_step_at(
     out_value: *mut *const u8,
     out_value_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_step_at", || {
+    guard("record step", || {
         // SAFETY: forwarded from the caller.
         unsafe {
             entry_at(
@@ -368,9 +356,8 @@ pub unsafe extern "C" fn cardap_record_field_count(
     record: *const cardap_record,
     out_count: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_field_count", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record field count", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_count, "out_count")? }.set(r.fields.len());
         Ok(())
@@ -392,9 +379,8 @@ pub unsafe extern "C" fn cardap_record_field_at(
     out_value: *mut *const c_char,
     out_value_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_field_at", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record field", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let (name_out, value_out) = unsafe {
             (
@@ -423,9 +409,8 @@ pub unsafe extern "C" fn cardap_record_field_get(
     out_value: *mut *const c_char,
     out_value_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_field_get", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record field", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes `name_len` readable bytes or NULL.
         let wanted = unsafe { text(name, name_len, crate::CARDAP_MAX_NAME_LEN, "name")? };
         // SAFETY: the caller passes NULL or writable out-parameters.
@@ -449,9 +434,8 @@ pub unsafe extern "C" fn cardap_record_apdus(
     record: *const cardap_record,
     out_apdus: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_apdus", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record APDU count", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         unsafe { out(out_apdus, "out_apdus")? }.set(r.apdus);
         Ok(())
@@ -469,9 +453,8 @@ pub unsafe extern "C" fn cardap_record_to_json(
     out_json: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_record_to_json", || {
-        // SAFETY: the caller passes NULL or a record handle.
-        let r = unsafe { rec(record)? };
+    guard("record JSON", || {
+        let r = rec(record)?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_buffer(r.json.as_ptr(), r.json.len(), out_json, out_len) }
     })

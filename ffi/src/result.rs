@@ -29,8 +29,10 @@ pub enum cardap_result {
     InvalidArgument = 101,
     /// A length is over the documented limit (`CARDAP_MAX_…`).
     TooLong = 102,
-    /// A handle is misaligned, of another type, or already freed (best-effort
-    /// detection: passing a freed handle is still undefined behaviour).
+    /// A handle is not live: freed already (even when another object was
+    /// made since), of another type, or a value this library never handed
+    /// out. Handles are looked up in a table, never dereferenced, so this is
+    /// always detected.
     InvalidHandle = 103,
     /// An internal error (a Rust panic) was caught at the boundary. Please
     /// report it.
@@ -40,8 +42,12 @@ pub enum cardap_result {
     /// The asked item is not there: no info field or decoded field of that
     /// name, a record without data, an AP without a label, no status word.
     NotFound = 106,
-    /// The library was built without this feature (PC/SC).
+    /// The library was built without this feature (PC/SC, virtual cards).
     Unsupported = 107,
+    /// The context is in use by another thread: a context runs one call at
+    /// a time, and a second call made meanwhile returns this code at once
+    /// instead of waiting. Retry once the other call has returned.
+    Busy = 108,
     /// The card was removed (or powered off); its security state is lost.
     CardRemoved = 200,
     /// The card was reset by another party; its security state is lost.
@@ -72,6 +78,12 @@ pub enum cardap_result {
     ApNotFound = 301,
     /// The card or reader rejected an extended-length APDU.
     ExtendedRejected = 302,
+    /// A write or an install asks for something the profile or the profile
+    /// document does not allow (nothing was sent): a value too long, the
+    /// user ID, a field the profile does not have.
+    InvalidWrite = 310,
+    /// The loading desk's user-ID registry failed (the message names the file).
+    Registry = 311,
     /// Mutual authentication failed (wrong keys, or a card that is not the
     /// one the profile describes).
     AuthFailed = 400,
@@ -105,7 +117,7 @@ pub enum cardap_result {
 
 /// Every code with its text, in value order (a test checks the order and
 /// that every variant is listed once).
-const CODES: [(cardap_result, &CStr); 36] = {
+const CODES: [(cardap_result, &CStr); 39] = {
     use cardap_result as R;
     [
         (R::Ok, c"success"),
@@ -117,6 +129,7 @@ const CODES: [(cardap_result, &CStr); 36] = {
         (R::OutOfRange, c"index out of range"),
         (R::NotFound, c"not found"),
         (R::Unsupported, c"not supported by this build"),
+        (R::Busy, c"the context is in use by another thread"),
         (R::CardRemoved, c"card removed"),
         (R::CardReset, c"card reset"),
         (R::NoCard, c"no card in the reader"),
@@ -134,6 +147,8 @@ const CODES: [(cardap_result, &CStr); 36] = {
         ),
         (R::ApNotFound, c"the AP is not on the card"),
         (R::ExtendedRejected, c"extended-length APDU rejected"),
+        (R::InvalidWrite, c"invalid write or install request"),
+        (R::Registry, c"user-ID registry failure"),
         (R::AuthFailed, c"mutual authentication failed"),
         (R::SecureMessaging, c"secure messaging failed"),
         (R::Crypto, c"cryptographic failure"),
@@ -173,7 +188,7 @@ impl cardap_result {
     }
 
     /// Every code this version knows.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "virtual-card"))]
     pub(crate) fn all() -> Vec<Self> {
         CODES.iter().map(|(c, _)| *c).collect()
     }
@@ -238,6 +253,8 @@ pub(crate) fn error_code(e: &cardap_core::Error) -> cardap_result {
         E::UserId { .. } => R::InvalidUserId,
         E::Profile(p) => profile_code(p),
         E::Tlv(_) => R::Tlv,
+        E::Request { .. } => R::InvalidWrite,
+        E::Registry { .. } => R::Registry,
         _ => R::Unknown,
     }
 }
@@ -306,7 +323,7 @@ pub unsafe extern "C" fn cardap_result_text(
     out_text: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_result_text", || {
+    guard("result text", || {
         let text = cardap_result::from_u32(code).map_or(c"unknown error", cardap_result::text);
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_static(text, out_text, out_len) }
@@ -326,7 +343,7 @@ pub unsafe extern "C" fn cardap_last_error(
     out_text: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_last_error", || {
+    guard("last error", || {
         let (ptr, len) = LAST_ERROR
             .try_with(|slot| {
                 slot.try_borrow()
@@ -356,14 +373,14 @@ pub unsafe extern "C" fn cardap_version(
             Err(_) => c"unknown",
         }
     };
-    guard("cardap_version", || {
+    guard("version", || {
         // SAFETY: the caller passes NULL or writable out-parameters.
         unsafe { write_static(VERSION, out_text, out_len) }
     })
 }
 
 /// The text of a code, for Rust tests.
-#[cfg(test)]
+#[cfg(all(test, feature = "virtual-card"))]
 pub(crate) fn text_of(code: cardap_result) -> &'static str {
     code.text().to_str().unwrap_or_default()
 }

@@ -1,6 +1,8 @@
 //! The C ABI exercised from Rust, through the exported functions only: reads
 //! of Type A, C and D from the demo card, every error path, and every
-//! function with NULL, garbage, misaligned and oversized arguments.
+//! function with NULL, garbage, misaligned and oversized arguments. They need
+//! virtual cards (cargo feature `virtual-card`).
+#![cfg(feature = "virtual-card")]
 
 use std::ffi::c_char;
 use std::path::PathBuf;
@@ -298,7 +300,12 @@ fn card_and_profile_errors_have_codes_and_messages() {
     assert_eq!(read(ctx, absent), Err(R::ApNotFound));
     let msg = context_error(ctx);
     assert!(msg.contains("F0434152444150430099"), "{msg}");
-    assert!(last_error().starts_with("cardap_context_read: "));
+    assert!(
+        last_error().starts_with("read: AP F0434152444150430099"),
+        "{}",
+        last_error()
+    );
+    assert!(msg.starts_with("read: "), "{msg}");
     // Wrong keys: mutual authentication fails, and no key shows in messages.
     let wrong = profile(&KIOSK.replace(
         "101112131415161718191A1B1C1D1E1F",
@@ -763,6 +770,7 @@ fn result_codes_are_stable_and_named() {
             | R::OutOfRange
             | R::NotFound
             | R::Unsupported
+            | R::Busy
             | R::CardRemoved
             | R::CardReset
             | R::NoCard
@@ -777,6 +785,8 @@ fn result_codes_are_stable_and_named() {
             | R::CardStatus
             | R::ApNotFound
             | R::ExtendedRejected
+            | R::InvalidWrite
+            | R::Registry
             | R::AuthFailed
             | R::SecureMessaging
             | R::Crypto
@@ -792,7 +802,10 @@ fn result_codes_are_stable_and_named() {
             | R::Unknown => {}
         }
     }
-    assert_eq!(all.len(), 36);
+    assert_eq!(all.len(), 39);
+    assert_eq!(R::Busy as u32, 108);
+    assert_eq!(R::InvalidWrite as u32, 310);
+    assert_eq!(R::Registry as u32, 311);
     // The published values.
     assert_eq!(R::Ok as u32, 0);
     assert_eq!(R::NullParameter as u32, 100);
@@ -813,7 +826,7 @@ fn result_codes_are_stable_and_named() {
         assert!(n > 0);
         assert_eq!(cardap_result::from_u32(code as u32), Some(code));
     }
-    for unknown in [1, 99, 108, 998, 1000, u32::MAX] {
+    for unknown in [1, 99, 119, 998, 1000, u32::MAX] {
         let (mut s, mut n) = (null(), 0);
         // SAFETY: valid out-parameters.
         let r = unsafe { cardap_result_text(unknown, &mut s, &mut n) };

@@ -16,6 +16,30 @@ pub(crate) const KEY_PART_LEN: usize = 16;
 /// Length of `E ‖ M` in MUTUAL AUTHENTICATE (`28`).
 pub(crate) const CRYPTOGRAM_LEN: usize = 40;
 
+/// Which key set a MUTUAL AUTHENTICATE names in `P2` (PROFILE.md §11.1), and
+/// so what its channel may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeySet {
+    /// `00` or `81`: the AP's read keys; reads only.
+    Read,
+    /// `82`: the AP's update keys; reads and writes of this AP.
+    Update,
+    /// `83`: the issuer keys of the card manager; the lifecycle commands.
+    Issuer,
+}
+
+impl KeySet {
+    /// The key set `P2` names, if any.
+    pub(crate) fn from_p2(p2: u8) -> Option<Self> {
+        match p2 {
+            0x00 | 0x81 => Some(Self::Read),
+            0x82 => Some(Self::Update),
+            0x83 => Some(Self::Issuer),
+            _ => None,
+        }
+    }
+}
+
 /// What the terminal's cryptogram gave, once checked.
 pub(crate) struct Verified {
     rnd_ifd: [u8; RND_LEN],

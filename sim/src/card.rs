@@ -9,6 +9,7 @@ use cardap::transport::{Transport, TransportError};
 use zeroize::Zeroizing;
 
 use crate::apdu::{Command, LengthEncoding};
+use crate::auth::KeySet;
 use crate::commands::{Access, Apdu, Expected, Reply};
 use crate::description::{Description, DescriptionError};
 use crate::fs::{ElementaryFile, ef_dir_record};
@@ -32,6 +33,8 @@ pub(crate) enum Df {
     Mf,
     /// The DF of the AP with this index in the description.
     Ap(usize),
+    /// The card-manager application (PROFILE.md §12.1).
+    Manager,
 }
 
 /// An elementary file of the card.
@@ -62,6 +65,8 @@ pub(crate) struct CardState {
     pub(crate) ef: Option<EfId>,
     pub(crate) challenge: Option<Zeroizing<[u8; 8]>>,
     pub(crate) channel: Option<Channel>,
+    /// The key set the open channel was opened with (PROFILE.md §11.1).
+    pub(crate) key_set: Option<KeySet>,
     /// Counts DF selections, so that a protected SELECT can end its channel.
     pub(crate) epoch: u64,
     pending: Option<Pending>,
@@ -81,6 +86,8 @@ pub struct VirtualCard {
     remove_at: Option<usize>,
     removed: bool,
     count: usize,
+    /// Counts the commands that changed a file or the set of APs.
+    pub(crate) changes: u64,
     pub(crate) state: CardState,
 }
 
@@ -113,6 +120,7 @@ impl VirtualCard {
             remove_at: None,
             removed: false,
             count: 0,
+            changes: 0,
             state: CardState::default(),
         }
     }

@@ -5,7 +5,7 @@
 use cardap::StatusWord;
 use zeroize::Zeroizing;
 
-use crate::auth;
+use crate::auth::{self, KeySet};
 use crate::card::{Df, EfId, VirtualCard};
 use crate::description::ApType;
 use crate::fs::{AP_EF_FID, AP_EF_SFI, EF_DIR_FID, EF_DIR_SFI, ElementaryFile, MF_FID};
@@ -16,6 +16,11 @@ const INS_READ_BINARY: u8 = 0xB0;
 const INS_READ_RECORD: u8 = 0xB2;
 const INS_GET_CHALLENGE: u8 = 0x84;
 const INS_MUTUAL_AUTHENTICATE: u8 = 0x82;
+const INS_UPDATE_BINARY: u8 = 0xD6;
+const INS_UPDATE_RECORD: u8 = 0xDC;
+const INS_CREATE_FILE: u8 = 0xE0;
+const INS_DELETE_FILE: u8 = 0xE4;
+const INS_GET_DATA: u8 = 0xCA;
 
 /// `Ne` of a command, and whether `Le` asked for "all" (`00`, `00 00`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +77,7 @@ impl Reply {
         }
     }
 
-    fn ok(data: Vec<u8>) -> Self {
+    pub(crate) fn ok(data: Vec<u8>) -> Self {
         Self {
             data,
             sw: StatusWord::Success,
@@ -111,12 +116,17 @@ impl VirtualCard {
             INS_READ_RECORD => self.read_records(apdu, access),
             INS_GET_CHALLENGE => self.get_challenge(apdu),
             INS_MUTUAL_AUTHENTICATE => self.mutual_authenticate(apdu, access),
+            INS_UPDATE_RECORD => self.update_record(apdu, access),
+            INS_UPDATE_BINARY => self.update_binary(apdu, access),
+            INS_CREATE_FILE => self.create_file(apdu, access),
+            INS_DELETE_FILE => self.delete_file(apdu, access),
+            INS_GET_DATA => self.get_data(apdu, access),
             _ => Reply::status(StatusWord::InstructionNotSupported),
         }
     }
 
     /// Makes `df` current: no EF selected, authentication and challenge gone.
-    fn enter_df(&mut self, df: Df) {
+    pub(crate) fn enter_df(&mut self, df: Df) {
         self.state.df = df;
         self.state.ef = None;
         self.state.challenge = None;
@@ -143,6 +153,14 @@ impl VirtualCard {
                 {
                     Some(index) => {
                         self.enter_df(Df::Ap(index));
+                        Reply::ok(Vec::new())
+                    }
+                    None if self
+                        .description()
+                        .issuer()
+                        .is_some_and(|issuer| issuer.aid() == data) =>
+                    {
+                        self.enter_df(Df::Manager);
                         Reply::ok(Vec::new())
                     }
                     None => StatusWord::NotFound.into(),
@@ -176,7 +194,7 @@ impl VirtualCard {
         }
     }
 
-    fn ef_by_sfi(&self, sfi: u8) -> Option<EfId> {
+    pub(crate) fn ef_by_sfi(&self, sfi: u8) -> Option<EfId> {
         match self.state.df {
             Df::Mf if sfi == EF_DIR_SFI => Some(EfId::Dir),
             Df::Ap(index) if sfi == AP_EF_SFI => Some(EfId::Ap(index)),
@@ -340,17 +358,18 @@ impl VirtualCard {
         Reply::ok(answer)
     }
 
-    /// MUTUAL AUTHENTICATE `00 82 00 00 28 E_IFD ‖ M_IFD 28`, card side of
-    /// PROFILE.md §7. The challenge is used up whatever the outcome; any
-    /// failure is `63 00` and leaves no channel.
+    /// MUTUAL AUTHENTICATE `00 82 00 P2 28 E_IFD ‖ M_IFD 28`, card side of
+    /// PROFILE.md §7, with the key reference of §11.1 in `P2`. The challenge
+    /// is used up whatever the outcome; any failure is `63 00` and leaves no
+    /// channel.
     fn mutual_authenticate(&mut self, apdu: &Apdu, access: Access) -> Reply {
         if access == Access::Secure {
             // Re-authenticating inside a channel is not part of the profile.
             return StatusWord::ConditionsNotSatisfied.into();
         }
-        if apdu.p1 != 0 || apdu.p2 != 0 {
+        let Some(key_set) = KeySet::from_p2(apdu.p2).filter(|_| apdu.p1 == 0) else {
             return StatusWord::WrongP1P2.into();
-        }
+        };
         let challenge = self.state.challenge.take();
         self.state.channel = None;
         if apdu.data.len() != auth::CRYPTOGRAM_LEN
@@ -363,33 +382,48 @@ impl VirtualCard {
         let Some(challenge) = challenge else {
             return StatusWord::AuthenticationFailed.into();
         };
-        let Df::Ap(index) = self.state.df else {
+        let Some((keys, mode)) = self.key_set_here(key_set) else {
             return StatusWord::AuthenticationFailed.into();
         };
-        let Some(ap) = self.description.aps().get(index) else {
-            return StatusWord::AuthenticationFailed.into();
-        };
-        let mode = match ap.ap_type() {
-            ApType::A => SmMode::Mac,
-            ApType::D => SmMode::Encrypt,
-            ApType::C => return StatusWord::AuthenticationFailed.into(),
-        };
-        let Some(keys) = ap.keys() else {
-            return StatusWord::AuthenticationFailed.into();
-        };
-        let Some(verified) = auth::verify(keys, &challenge, &apdu.data) else {
+        let Some(verified) = auth::verify(&keys, &challenge, &apdu.data) else {
             return StatusWord::AuthenticationFailed.into();
         };
         let mut k_icc = Zeroizing::new([0u8; auth::KEY_PART_LEN]);
         if !self.rng.fill(k_icc.as_mut_slice()) {
             return StatusWord::NoDiagnosis.into();
         }
-        let Some((answer, channel)) = auth::respond(keys, &challenge, &verified, &k_icc, mode)
+        let Some((answer, channel)) = auth::respond(&keys, &challenge, &verified, &k_icc, mode)
         else {
             return StatusWord::NoDiagnosis.into();
         };
         self.state.channel = Some(channel);
+        self.state.key_set = Some(key_set);
         Reply::ok(answer)
+    }
+
+    /// The keys `key_set` names in the selected DF, and the secure-messaging
+    /// mode of their channel (PROFILE.md §11.1); `None` if the DF has no such
+    /// set.
+    fn key_set_here(&self, key_set: KeySet) -> Option<(crate::description::ApKeys, SmMode)> {
+        match (self.state.df, key_set) {
+            (Df::Ap(index), KeySet::Read | KeySet::Update) => {
+                let ap = self.description.aps().get(index)?;
+                let keys = match key_set {
+                    KeySet::Read => ap.keys()?,
+                    _ => ap.update_keys()?,
+                };
+                let mode = match (ap.ap_type(), key_set) {
+                    (ApType::D, _) => SmMode::Encrypt,
+                    (ApType::A, _) | (ApType::C, KeySet::Update) => SmMode::Mac,
+                    (ApType::C, _) => return None,
+                };
+                Some((keys.clone(), mode))
+            }
+            (Df::Manager, KeySet::Issuer) => {
+                Some((self.description.issuer()?.keys().clone(), SmMode::Encrypt))
+            }
+            _ => None,
+        }
     }
 }
 

@@ -30,6 +30,10 @@ pub const TYPE_A_EF_MAX: usize = 255;
 pub const TYPE_D_DATA_MAX: usize = 242;
 /// EF.DIR label (DO`50`): a choice of this crate, so a template stays short.
 pub const LABEL_MAX: usize = 64;
+/// The card-manager application's default AID (PROFILE.md §12.1).
+pub const CARD_MANAGER_AID: [u8; 10] = [0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x4D, 0x47, 0x52];
+/// The reference card's free area in bytes (PROFILE.md §12.5).
+pub const FREE_AREA_DEFAULT: usize = 4096;
 
 /// The three standard AP types (PROFILE.md, table at the top).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,6 +130,32 @@ pub struct ApKeys {
 }
 
 impl ApKeys {
+    /// A key set (lengths are checked when the description is built).
+    pub fn new(suite: Suite, k_enc: SecretKey, k_mac: SecretKey) -> Self {
+        Self {
+            suite,
+            k_enc,
+            k_mac,
+        }
+    }
+
+    fn check(&self) -> Result<(), (&'static str, Problem)> {
+        let expected = self.suite.key_len();
+        for (name, key) in [("k_enc", &self.k_enc), ("k_mac", &self.k_mac)] {
+            if key.len() != expected {
+                return Err((
+                    name,
+                    Problem::KeyLength {
+                        suite: self.suite,
+                        expected,
+                        got: key.len(),
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The cipher suite.
     pub fn suite(&self) -> Suite {
         self.suite
@@ -153,6 +183,7 @@ pub struct ApDescription {
     user_id: String,
     label: Option<String>,
     keys: Option<ApKeys>,
+    update: Option<ApKeys>,
     info: [Option<Vec<u8>>; 3],
     records: Vec<Vec<u8>>,
     data: Vec<u8>,
@@ -167,6 +198,7 @@ impl ApDescription {
             user_id,
             label: None,
             keys,
+            update: None,
             info: [None, None, None],
             records: Vec::new(),
             data: Vec::new(),
@@ -213,6 +245,12 @@ impl ApDescription {
     /// Sets the EF.DIR label (DO`50`).
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
+        self
+    }
+
+    /// Sets the update key set (PROFILE.md §11.1).
+    pub fn with_update_keys(mut self, keys: ApKeys) -> Self {
+        self.update = Some(keys);
         self
     }
 
@@ -272,6 +310,11 @@ impl ApDescription {
         self.keys.as_ref()
     }
 
+    /// The update key set (PROFILE.md §11.1), if the AP can be written.
+    pub fn update_keys(&self) -> Option<&ApKeys> {
+        self.update.as_ref()
+    }
+
     /// The Type C info fields (`None`: absent).
     pub fn info(&self) -> &[Option<Vec<u8>>; 3] {
         &self.info
@@ -294,6 +337,44 @@ impl ApDescription {
 
     fn aid_hex(&self) -> String {
         hex::encode_upper(&self.aid)
+    }
+
+    /// Whether this AP alone respects every limit of the profile.
+    pub(crate) fn is_valid(&self) -> bool {
+        self.validate().is_ok()
+    }
+
+    /// Takes the info fields, records or data from the AP's EF as the card
+    /// holds it now (after writes), so that the description says what the
+    /// card carries.
+    pub(crate) fn take_contents_of(&mut self, ef: &crate::fs::ElementaryFile) {
+        use crate::fs::ElementaryFile;
+        match (self.ap_type, ef) {
+            (ApType::C, ElementaryFile::Transparent(file)) => {
+                self.info = [None, None, None];
+                let mut rest = file.get(2 + crate::user_id::USER_ID_LEN..).unwrap_or(&[]);
+                while let Some((object, remaining)) = crate::tlv::split_do(rest) {
+                    let slot = usize::from(object.tag.wrapping_sub(0xC1));
+                    if let Some(slot) = self.info.get_mut(slot) {
+                        *slot = Some(object.value.to_vec());
+                    }
+                    rest = remaining;
+                }
+            }
+            (ApType::A, ElementaryFile::Records(records)) => {
+                self.records = records
+                    .iter()
+                    .skip(1)
+                    .map(|r| r.get(2..).unwrap_or(&[]).to_vec())
+                    .collect();
+            }
+            (ApType::D, ElementaryFile::Transparent(file)) => {
+                let data = file.get(crate::user_id::USER_ID_LEN..).unwrap_or(&[]);
+                let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                self.data = data.get(..end).unwrap_or(&[]).to_vec();
+            }
+            _ => {}
+        }
     }
 
     /// Checks every limit of the profile for this AP alone.
@@ -337,21 +418,14 @@ impl ApDescription {
             (Some(_), ApType::C) => return fail("suite", not_allowed),
             (None, ApType::A | ApType::D) => return fail("suite", Problem::Missing),
             (Some(keys), _) => {
-                let expected = keys.suite.key_len();
-                for (name, key) in [("k_enc", &keys.k_enc), ("k_mac", &keys.k_mac)] {
-                    if key.len() != expected {
-                        return fail(
-                            name,
-                            Problem::KeyLength {
-                                suite: keys.suite,
-                                expected,
-                                got: key.len(),
-                            },
-                        );
-                    }
+                if let Err((name, problem)) = keys.check() {
+                    return fail(name, problem);
                 }
             }
             (None, ApType::C) => {}
+        }
+        if let Some(Err((name, problem))) = self.update.as_ref().map(ApKeys::check) {
+            return fail(&format!("update.{name}"), problem);
         }
         match self.ap_type {
             ApType::C => {
@@ -629,13 +703,62 @@ impl DescriptionError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description {
     extended_length: bool,
+    issuer: Option<IssuerDescription>,
     aps: Vec<ApDescription>,
+}
+
+/// The card-manager application of the free area (PROFILE.md §12.1): its AID,
+/// the issuer key set, the size of the free area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerDescription {
+    aid: Vec<u8>,
+    keys: ApKeys,
+    free_area: usize,
+}
+
+impl IssuerDescription {
+    /// A card manager with the default AID and free area.
+    pub fn new(keys: ApKeys) -> Self {
+        Self {
+            aid: CARD_MANAGER_AID.to_vec(),
+            keys,
+            free_area: FREE_AREA_DEFAULT,
+        }
+    }
+
+    /// Sets the card manager's AID.
+    pub fn with_aid(mut self, aid: impl Into<Vec<u8>>) -> Self {
+        self.aid = aid.into();
+        self
+    }
+
+    /// Sets the size of the free area in bytes.
+    pub fn with_free_area(mut self, bytes: usize) -> Self {
+        self.free_area = bytes;
+        self
+    }
+
+    /// The card manager's AID.
+    pub fn aid(&self) -> &[u8] {
+        &self.aid
+    }
+
+    /// The issuer key set.
+    pub fn keys(&self) -> &ApKeys {
+        &self.keys
+    }
+
+    /// The size of the free area in bytes.
+    pub fn free_area(&self) -> usize {
+        self.free_area
+    }
 }
 
 /// Builds a [`Description`] in Rust; [`DescriptionBuilder::build`] validates.
 #[derive(Debug, Clone)]
 pub struct DescriptionBuilder {
     extended_length: bool,
+    issuer: Option<IssuerDescription>,
     aps: Vec<ApDescription>,
 }
 
@@ -643,6 +766,7 @@ impl Default for DescriptionBuilder {
     fn default() -> Self {
         Self {
             extended_length: true,
+            issuer: None,
             aps: Vec::new(),
         }
     }
@@ -652,6 +776,12 @@ impl DescriptionBuilder {
     /// Whether the card supports extended-length APDUs (default `true`).
     pub fn extended_length(mut self, on: bool) -> Self {
         self.extended_length = on;
+        self
+    }
+
+    /// Gives the card a card-manager application (PROFILE.md §12.1).
+    pub fn issuer(mut self, issuer: IssuerDescription) -> Self {
+        self.issuer = Some(issuer);
         self
     }
 
@@ -665,6 +795,7 @@ impl DescriptionBuilder {
     pub fn build(self) -> Result<Description, DescriptionError> {
         let description = Description {
             extended_length: self.extended_length,
+            issuer: self.issuer,
             aps: self.aps,
         };
         description.validate()?;
@@ -694,6 +825,16 @@ impl Description {
         &self.aps
     }
 
+    /// The card-manager application, if the card has one.
+    pub fn issuer(&self) -> Option<&IssuerDescription> {
+        self.issuer.as_ref()
+    }
+
+    /// The APs, for the card's lifecycle commands (which keep them valid).
+    pub(crate) fn aps_mut(&mut self) -> &mut Vec<ApDescription> {
+        &mut self.aps
+    }
+
     /// Parses and validates a TOML description.
     pub fn from_toml_str(text: &str) -> Result<Self, DescriptionError> {
         let raw: RawDescription = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
@@ -703,8 +844,10 @@ impl Description {
             .enumerate()
             .map(|(index, ap)| ap.to_typed(index))
             .collect::<Result<Vec<_>, _>>()?;
+        let issuer = raw.issuer.as_ref().map(RawIssuer::to_typed).transpose()?;
         let description = Self {
             extended_length: raw.extended_length.unwrap_or(true),
+            issuer,
             aps,
         };
         description.validate()?;
@@ -730,12 +873,30 @@ impl Description {
     pub fn to_toml_string(&self) -> Result<String, DescriptionError> {
         let raw = RawDescription {
             extended_length: Some(self.extended_length),
+            issuer: self.issuer.as_ref().map(RawIssuer::from_typed),
             ap: self.aps.iter().map(RawAp::from_typed).collect(),
         };
         toml::to_string(&raw).map_err(|e| DescriptionError::Serialize(e.to_string()))
     }
 
     fn validate(&self) -> Result<(), DescriptionError> {
+        if let Some(issuer) = &self.issuer {
+            let fail = |key: &str, problem| Err(issuer_invalid(key, problem));
+            if !(AID_MIN..=AID_MAX).contains(&issuer.aid.len()) {
+                return fail(
+                    "aid",
+                    Problem::AidLength {
+                        got: issuer.aid.len(),
+                    },
+                );
+            }
+            if let Err((name, problem)) = issuer.keys.check() {
+                return fail(name, problem);
+            }
+            if let Some(first) = self.aps.iter().position(|ap| ap.aid == issuer.aid) {
+                return fail("aid", Problem::DuplicateAid { first });
+            }
+        }
         for (index, ap) in self.aps.iter().enumerate() {
             ap.validate()
                 .map_err(|(key, problem)| invalid(index, Some(ap.aid_hex()), key, problem))?;
@@ -754,6 +915,16 @@ impl Description {
             }
         }
         Ok(())
+    }
+}
+
+fn issuer_invalid(key: &str, problem: Problem) -> DescriptionError {
+    DescriptionError::Invalid {
+        file: None,
+        index: None,
+        aid: None,
+        key: format!("issuer.{key}"),
+        problem,
     }
 }
 
@@ -795,8 +966,112 @@ fn syntax_error(text: &str, error: &toml::de::Error) -> DescriptionError {
 struct RawDescription {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     extended_length: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issuer: Option<RawIssuer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     ap: Vec<RawAp>,
+}
+
+/// `[issuer]` (PROFILE.md §10, §12.1).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawIssuer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    aid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    free_area: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    suite: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k_enc: Option<SecretText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k_mac: Option<SecretText>,
+}
+
+/// A key set: `suite`, `k_enc`, `k_mac` (`[issuer]`, `[ap.update]`).
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    suite: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k_enc: Option<SecretText>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k_mac: Option<SecretText>,
+}
+
+impl RawKeys {
+    /// The key set; errors name `prefix.key`.
+    fn to_typed(
+        &self,
+        prefix: &str,
+        fail: &dyn Fn(&str, Problem) -> DescriptionError,
+    ) -> Result<ApKeys, DescriptionError> {
+        keys_of(prefix, [&self.suite], [&self.k_enc, &self.k_mac], fail)
+    }
+
+    fn from_typed(keys: &ApKeys) -> Self {
+        Self {
+            suite: Some(keys.suite.name().to_owned()),
+            k_enc: Some(SecretText(Zeroizing::new(hex::encode_upper(
+                keys.k_enc.expose(),
+            )))),
+            k_mac: Some(SecretText(Zeroizing::new(hex::encode_upper(
+                keys.k_mac.expose(),
+            )))),
+        }
+    }
+}
+
+/// A key set from its TOML values; errors name `prefix.key`.
+fn keys_of(
+    prefix: &str,
+    [suite]: [&Option<String>; 1],
+    [k_enc, k_mac]: [&Option<SecretText>; 2],
+    fail: &dyn Fn(&str, Problem) -> DescriptionError,
+) -> Result<ApKeys, DescriptionError> {
+    let name = |key: &str| format!("{prefix}.{key}");
+    let suite = match suite.as_deref() {
+        None => return Err(fail(&name("suite"), Problem::Missing)),
+        Some(s) => Suite::from_name(s)
+            .ok_or_else(|| fail(&name("suite"), Problem::UnknownSuite(s.to_owned())))?,
+    };
+    let key = |key: &str, text: &Option<SecretText>| match text {
+        None => Err(fail(&name(key), Problem::Missing)),
+        Some(text) => SecretKey::from_hex(&text.0).ok_or_else(|| fail(&name(key), Problem::BadHex)),
+    };
+    Ok(ApKeys {
+        suite,
+        k_enc: key("k_enc", k_enc)?,
+        k_mac: key("k_mac", k_mac)?,
+    })
+}
+
+impl RawIssuer {
+    fn to_typed(&self) -> Result<IssuerDescription, DescriptionError> {
+        let fail = |key: &str, problem| issuer_invalid(key.trim_start_matches("issuer."), problem);
+        let keys = keys_of("issuer", [&self.suite], [&self.k_enc, &self.k_mac], &fail)?;
+        let aid = match &self.aid {
+            None => CARD_MANAGER_AID.to_vec(),
+            Some(text) => parse_hex(text).ok_or_else(|| fail("aid", Problem::BadHex))?,
+        };
+        Ok(IssuerDescription {
+            aid,
+            keys,
+            free_area: self.free_area.unwrap_or(FREE_AREA_DEFAULT),
+        })
+    }
+
+    fn from_typed(issuer: &IssuerDescription) -> Self {
+        let keys = RawKeys::from_typed(&issuer.keys);
+        Self {
+            aid: Some(spaced_hex(&issuer.aid)),
+            free_area: Some(issuer.free_area),
+            suite: keys.suite,
+            k_enc: keys.k_enc,
+            k_mac: keys.k_mac,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -828,6 +1103,8 @@ struct RawAp {
     records: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    update: Option<RawKeys>,
 }
 
 /// Hex text of a key: zeroized on drop; a non-string value is refused without
@@ -1000,6 +1277,12 @@ impl RawAp {
             Some(text) => parse_hex(text).ok_or_else(|| fail("data", Problem::BadHex))?,
         };
 
+        let update = self
+            .update
+            .as_ref()
+            .map(|raw| raw.to_typed("update", &fail))
+            .transpose()?;
+
         Ok(ApDescription {
             ap_type,
             aid,
@@ -1007,6 +1290,7 @@ impl RawAp {
             user_id,
             label: self.label.clone(),
             keys,
+            update,
             info,
             records,
             data,
@@ -1021,6 +1305,7 @@ impl RawAp {
             area: Some(ap.area.name().to_owned()),
             user_id: Some(ap.user_id.clone()),
             label: ap.label.clone(),
+            update: ap.update.as_ref().map(RawKeys::from_typed),
             ..Self::default()
         };
         if let Some(keys) = &ap.keys {

@@ -37,17 +37,23 @@ pub mod crypto;
 mod description;
 pub mod fault;
 mod fs;
+mod lifecycle;
+mod persist;
 mod rng;
 mod sm;
 mod tlv;
 mod user_id;
+#[cfg(feature = "vpcd")]
 pub mod vpcd;
+mod write;
 
 pub use card::VirtualCard;
 pub use crypto::SecretKey;
 pub use description::{
-    ApDescription, ApKeys, ApType, Area, Description, DescriptionBuilder, DescriptionError,
-    InfoField, MAX_DESCRIPTION_FILE_LEN, Problem,
+    ApDescription, ApKeys, ApType, Area, CARD_MANAGER_AID, Description, DescriptionBuilder,
+    DescriptionError, FREE_AREA_DEFAULT, InfoField, IssuerDescription, MAX_DESCRIPTION_FILE_LEN,
+    Problem,
 };
 pub use fs::ElementaryFile;
+pub use persist::PersistentCard;
 pub use user_id::{user_id_check_digit, validate_user_id};

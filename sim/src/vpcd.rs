@@ -20,7 +20,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use socket2::SockRef;
+/// Asks the kernel to acknowledge at once (TCP_QUICKACK), so that each APDU
+/// does not wait for a delayed ACK. Only Linux-like systems have the option;
+/// elsewhere this does nothing.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_quickack(stream: &TcpStream) -> std::io::Result<()> {
+    socket2::SockRef::from(stream).set_tcp_quickack(true)
+}
+
+/// Elsewhere there is no TCP_QUICKACK: nothing to do.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_quickack(_stream: &TcpStream) -> std::io::Result<()> {
+    Ok(())
+}
 
 /// vpcd's default address: the first slot (`Virtual PCD 00 00`) of the
 /// Debian build listens on 35963; the second (`… 00 01`) on 35964.
@@ -252,7 +264,7 @@ impl VpcdServer {
             stream.set_nodelay(true)?;
             stream.set_read_timeout(Some(self.poll))?;
             stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-            SockRef::from(&stream).set_tcp_quickack(true)
+            set_quickack(&stream)
         };
         setup().map_err(|source| VpcdError::Connect { addr, source })?;
         self.shared.connections.fetch_add(1, Ordering::SeqCst);
@@ -436,7 +448,7 @@ impl FrameReader {
                 Ok(n) => {
                     // The kernel clears QUICKACK after use: set it after every
                     // read, or each APDU waits ~44 ms for a delayed ACK.
-                    let _ = SockRef::from(&*stream).set_tcp_quickack(true);
+                    let _ = set_quickack(stream);
                     self.pending
                         .extend_from_slice(chunk.get(..n).unwrap_or_default());
                 }

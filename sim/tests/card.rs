@@ -102,7 +102,7 @@ fn malformed_and_unknown_commands() {
         [0x67, 0x00],
         "Lc beyond data"
     );
-    assert_eq!(run(&mut card, "00CA000000"), [0x6D, 0x00], "unknown INS");
+    assert_eq!(run(&mut card, "0016000000"), [0x6D, 0x00], "unknown INS");
     assert_eq!(run(&mut card, "80B0000000"), [0x6E, 0x00], "unknown CLA");
     assert_eq!(
         run(&mut card, "04B0000000"),

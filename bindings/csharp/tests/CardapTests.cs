@@ -4,11 +4,15 @@
 //   CardapTests.exe EXAMPLES_DIR     (the repository's examples/ directory)
 //
 // With CARDAP_TEST_READER set, also reads the demo card through that PC/SC
-// reader. Ends with "N passed, M failed"; exits 1 on any failure.
+// reader; tests/HookTests.cs says what else its tests of the hooks need. Ends with "N passed, M failed"; exits 1 on any failure.
 using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+// Imported on purpose: the wrapper's names must not clash with these (CS0104).
+using System.Net;
+using System.Security;
+using System.Security.Authentication;
 using System.Threading;
 using Cardap;
 
@@ -137,6 +141,54 @@ static class CardapTests
             }
         });
 
+        Run("writes info fields and reads them back", () =>
+        {
+            using (var card = Context.VirtualCard(Card))
+            using (var library = Profile.FromFile(Path.Combine(examples, "profiles", "library.toml")))
+            using (var evacuee = Profile.FromFile(Path.Combine(examples, "profiles", "evacuee.toml")))
+            {
+                Equal(5, card.Write(library, "info2=00888888", "branch=WEST"), "APDUs");
+                var rec = card.Read(library);
+                Equal("00888888", rec.Fields["member_no"], "member_no");
+                Equal("WEST", rec.Fields["branch"], "branch");
+                Equal(4, card.Write(evacuee, "data@13=E5B1B1"), "APDUs");
+                Equal("E5B1B1", Hex(card.Read(evacuee).Data).Substring(0, 6), "data");
+                var e = Throws<CardapArgumentException>(() => card.Write(evacuee, "data@0=3030"));
+                Equal(ResultCode.InvalidWrite, e.Code, "code");
+            }
+        });
+
+        Run("the loading desk installs, lists, moves out and deletes", () =>
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "cardap-cs-desk-" + System.Diagnostics.Process.GetCurrentProcess().Id);
+            Directory.CreateDirectory(dir);
+            string desk = Path.Combine(dir, "issuer.toml");
+            File.WriteAllText(desk, File.ReadAllText(Path.Combine(examples, "issuer.toml")));
+            string cardFile = Path.Combine(dir, "card.toml");
+            File.WriteAllText(cardFile, File.ReadAllText(Card));
+            using (var card = Context.VirtualCard(cardFile))
+            using (var issuer = Issuer.FromFile(desk))
+            {
+                string profilePath = Path.Combine(dir, "taxi.toml");
+                byte[] aid = { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x44, 0x04, 0x00 };
+                string userId = card.Install(issuer, ApType.D, Area.Local, aid, "evac", profilePath, 3, "data=0102");
+                Equal(13, userId.Length, "user ID length");
+                using (var p = Profile.FromFile(profilePath))
+                {
+                    Equal(userId, card.Read(p).UserId, "user ID read back");
+                    Equal(4, card.Write(p, "data@13=AABB"), "write");
+                    Equal("AABB", Hex(card.Read(p).Data).Substring(0, 4), "data");
+                }
+                Check(card.ListArea(issuer, Area.Local).Contains(userId), "listed");
+                var e = Throws<StatusWordException>(() => card.Install(issuer, ApType.C, Area.Local, aid, "x", Path.Combine(dir, "x.toml")));
+                Equal((ushort)0x6A89, e.StatusWord.Value, "duplicate AID");
+                Equal(2, card.MoveOut(issuer), "moved out");
+                card.DeleteAp(issuer, new byte[] { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x41, 0x00, 0x07 });
+                Throws<ApNotFoundException>(() => card.DeleteAp(issuer, new byte[] { 0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x41, 0x00, 0x07 }));
+            }
+            Directory.Delete(dir, true);
+        });
+
         Run("lists the APs", () =>
         {
             using (var card = Context.VirtualCard(Card))
@@ -172,7 +224,8 @@ static class CardapTests
             using (var absent = Profile.FromString(ProfileText("library").Replace("43 00 01", "43 00 99")))
             using (var library = Load("library"))
             {
-                var e = Throws<AuthenticationException>(() => card.Read(wrong));
+                var e = Throws<MutualAuthenticationException>(() => card.Read(wrong));
+                Check(e is CardapSecurityException, "a CardapSecurityException");
                 Equal(ResultCode.AuthFailed, e.Code, "code");
                 Check(!e.Message.Contains("0000000000") && !e.Message.Contains("0A0B0C"), "no key in the message");
                 var n = Throws<ApNotFoundException>(() => card.Read(absent));
@@ -196,6 +249,56 @@ static class CardapTests
             Throws<ObjectDisposedException>(() => card.Read(p));
             p.Dispose();
             Throws<ObjectDisposedException>(() => { var unused = p.Name; });
+        });
+
+        Run("records are read-only", () =>
+        {
+            using (var card = Context.VirtualCard(Card))
+            using (var library = Load("library"))
+            {
+                Record c = card.Read(library);
+                c.Aid[0] = 0;
+                c.Info["info1"][0] = 0;
+                foreach (var entry in c.Info) entry.Value[0] = 0;
+                Equal("F0434152444150430001", Hex(c.Aid), "AID unchanged");
+                Equal("4C4942", Hex(c.Info["info1"]), "info1 unchanged");
+                Equal("info1,info2,info3", string.Join(",", c.Info.Keys), "info order");
+                Check(!(c.Info is IDictionary<string, byte[]>), "Info is not a mutable dictionary");
+                Check(!(c.Fields is IDictionary<string, string>), "Fields is not a mutable dictionary");
+                Check(typeof(Record).GetProperties().All(p => p.GetSetMethod(true) == null), "no setters");
+                var entries = card.List();
+                Throws<NotSupportedException>(() => ((IList<ApEntry>)entries).Add(null));
+                entries[0].Aid[0] = 0;
+                Equal("F0434152444150430001", Hex(entries[0].Aid), "list AID unchanged");
+            }
+        });
+
+        Run("exception names do not clash with System's (this file imports System.Security and friends)", () =>
+        {
+            var types = new[]
+            {
+                typeof(CardapException), typeof(CardapArgumentException), typeof(UnsupportedException),
+                typeof(TransportException),
+                typeof(CardRemovedException), typeof(NoCardException), typeof(ReaderUnavailableException),
+                typeof(ServiceUnavailableException), typeof(CardapTimeoutException), typeof(CardException),
+                typeof(StatusWordException), typeof(ApNotFoundException), typeof(CardapSecurityException),
+                typeof(MutualAuthenticationException), typeof(IntegrityException), typeof(NoKeysException),
+                typeof(CardDataException),
+                typeof(ProfileException), typeof(CardDescriptionException),
+            };
+            Check(types.All(t => t.Namespace == "Cardap"), "all in Cardap");
+            // The namespaces an application commonly imports beside Cardap.
+            var imported = new HashSet<string>
+            {
+                "System", "System.IO", "System.Net", "System.Security", "System.Security.Authentication",
+                "System.Threading", "System.Threading.Tasks", "System.Text", "System.Collections.Generic",
+            };
+            var system = typeof(object).Assembly.GetTypes().Concat(typeof(Uri).Assembly.GetTypes())
+                .Concat(typeof(AuthenticationException).Assembly.GetTypes())
+                .Concat(typeof(Enumerable).Assembly.GetTypes())
+                .Where(t => t.IsPublic && imported.Contains(t.Namespace)).Select(t => t.Name).ToLookup(n => n);
+            foreach (var t in typeof(Context).Assembly.GetExportedTypes())
+                Check(!system.Contains(t.Name), t.Name + " clashes with a System type");
         });
 
         Run("a context is shared by threads", () =>
@@ -251,6 +354,8 @@ static class CardapTests
             {
             }
         });
+
+        HookTests.RunAll(Run, examples, LibraryJson, KioskJson);
 
         string reader = Environment.GetEnvironmentVariable("CARDAP_TEST_READER");
         if (!string.IsNullOrEmpty(reader))

@@ -1,7 +1,11 @@
 """The Python layer over libcardap: reads, errors mapped to exceptions, handle
 lifetimes, the enums against the header's constants, the example script."""
 
+import copy
+import dataclasses
+import json
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -69,6 +73,38 @@ def test_reads_type_d(card):
     assert record.apdus == 4
 
 
+def test_records_are_hashable_immutable_and_asdict_safe(card):
+    record = card.read(profile("library"))
+    again = card.read(profile("library"))
+    assert record == again and hash(record) == hash(again)
+    assert len({record, again, card.read(profile("kiosk"))}) == 2
+    plain = dataclasses.asdict(record)
+    assert plain["info"] == {"info1": b"LIB", "info2": bytes.fromhex("00123456"), "info3": b"\x07"}
+    assert plain["fields"] == {"branch": "LIB", "member_no": "00123456"}
+    assert plain["type"] is cardap.ApType.C
+    assert json.dumps(plain["fields"]) == '{"branch": "LIB", "member_no": "00123456"}'
+    assert list(record.info) == ["info1", "info2", "info3"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.user_id = "x"  # type: ignore[misc]
+    for change in (
+        lambda: record.fields.__setitem__("branch", "X"),
+        lambda: record.fields.update(branch="X"),
+        lambda: record.info.pop("info1"),
+        lambda: record.info.clear(),
+        lambda: record.fields.setdefault("new", "X"),
+    ):
+        with pytest.raises(TypeError):
+            change()
+    assert record.fields["branch"] == "LIB"
+    assert copy.deepcopy(record) == record
+    assert pickle.loads(pickle.dumps(record)) == record
+    assert dataclasses.replace(record, apdus=3) != record
+    d = card.read(profile("evacuee"))
+    assert hash(d) == hash(dataclasses.replace(d)) and isinstance(d.data, bytes)
+    entries = card.list()
+    assert len(set(entries)) == 3 and dataclasses.asdict(entries[0])["label"] == "city library"
+
+
 def test_short_apdus_and_string_sources():
     text = CARD.read_text(encoding="utf-8")
     with cardap.Context.virtual_card_from_str(text) as card:
@@ -104,6 +140,24 @@ def test_profile_errors():
         cardap.Profile.from_file(PROFILES / "missing.toml")
     assert e.value.code is cardap.Result.PROFILE_IO
     assert "missing.toml" in e.value.message
+
+
+def test_error_texts_name_the_operation_not_the_c_function(card):
+    failures = []
+    for attempt in (
+        lambda: cardap.Profile.from_file(PROFILES / "missing.toml"),
+        lambda: cardap.Profile.from_str("x"),
+        lambda: cardap.Context.virtual_card_from_str("[[ap]]"),
+        lambda: cardap.Context.from_transport(lambda c: b"", atr=bytes(40)),
+        lambda: card.read(cardap.Profile.from_str((PROFILES / "library.toml").read_text().replace("43 00 01", "43 00 99"))),
+    ):
+        with pytest.raises(cardap.CardapError) as e:
+            attempt()
+        failures.append(str(e.value))
+    assert failures[0].startswith("load profile: ") and "missing.toml" in failures[0]
+    assert failures[2].startswith("open virtual card: ")
+    for text in failures:
+        assert "cardap_" not in text and text == text.strip() and ": " in text
 
 
 def test_card_description_errors():
@@ -168,6 +222,8 @@ def test_enums_match_the_header():
     assert consts == {f"CARDAP_RESULT_{r.name}": r.value for r in cardap.Result}
     types = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_AP_TYPE_")}
     assert types == {f"CARDAP_AP_TYPE_{t.name}": t.value for t in cardap.ApType}
+    areas = {name: getattr(lib, name) for name in dir(lib) if name.startswith("CARDAP_AREA_")}
+    assert areas == {f"CARDAP_AREA_{a.name}": a.value for a in cardap.Area}
     assert all(r.text for r in cardap.Result)
     assert cardap.Result.AUTH_FAILED.text == "mutual authentication failed"
 
@@ -237,6 +293,22 @@ def test_pcsc_reads_a_c_d():
         assert card.read(profile("evacuee")).fields["birth_date"] == "19850412"
 
 
+@pytest.mark.skipif(not READER, reason="set CARDAP_TEST_READER to a reader holding the demo card")
+def test_pcsc_writes_and_restores():
+    with cardap.Context.pcsc(READER) as card:
+        library = profile("library")
+        assert card.write(library, {"info2": "00424242"}) == 5
+        assert card.read(library).fields["member_no"] == "00424242"
+        kiosk = profile("kiosk")
+        assert card.write(kiosk, ["staff_no=STAFF-42"]) == 4
+        assert card.read(kiosk).fields["staff_no"] == "STAFF-42"
+        # Put the demo card back as it was for the tests that follow.
+        assert card.write(library, {"info2": "00123456"}) == 5
+        assert card.write(kiosk, ["staff_no=STAFF-01"]) == 4
+        assert card.read(library).to_json() == LIBRARY_JSON
+        assert card.read(kiosk).to_json() == KIOSK_JSON
+
+
 def test_example_script():
     out = subprocess.run(
         [sys.executable, str(EXAMPLES / "python" / "read_ap.py"), "--profile", str(PROFILES / "kiosk.toml"),
@@ -250,3 +322,58 @@ def test_example_script():
         capture_output=True, text=True,
     )
     assert bad.returncode == 1 and "PROFILE_IO" in bad.stderr
+
+
+def test_write_info_fields_and_read_them_back():
+    with cardap.Context.virtual_card(CARD) as c:
+        library = profile("library")
+        assert c.write(library, {"info2": "00777777", "branch": "NORTH"}) == 5
+        rec = c.read(library)
+        assert rec.fields["member_no"] == "00777777"
+        assert rec.fields["branch"] == "NORTH"
+        evacuee = profile("evacuee")
+        assert c.write(evacuee, ["data@13=E5B1B1"]) == 4
+        assert c.read(evacuee).data[:3] == bytes.fromhex("E5B1B1")
+        with pytest.raises(cardap.ArgumentError) as e:
+            c.write(evacuee, ["data@0=3030"])
+        assert e.value.code == cardap.Result.INVALID_WRITE
+        assert "user ID" in str(e.value)
+        with pytest.raises(ValueError):
+            c.write(library, ["no equals sign"])
+        # The read keys are not the update keys: the authentication fails.
+        kiosk_text = (PROFILES / "kiosk.toml").read_text()
+        read_keys = kiosk_text.split("[auth]")[1].split("#")[0]
+        wrong = kiosk_text.split("# The update keys")[0] + "[auth.update]" + read_keys
+        with pytest.raises(cardap.AuthenticationError):
+            c.write(cardap.Profile.from_str(wrong), {"info1": "00"})
+        assert c.read(profile("kiosk")).fields["staff_no"] == "STAFF-01"
+
+
+def test_the_loading_desk(tmp_path):
+    desk_file = tmp_path / "issuer.toml"
+    desk_file.write_text((EXAMPLES / "issuer.toml").read_text())
+    card_copy = tmp_path / "card.toml"
+    card_copy.write_text(CARD.read_text())
+    with cardap.Context.virtual_card(card_copy) as c, cardap.Issuer.from_file(desk_file) as desk:
+        out = tmp_path / "taxi.toml"
+        aid = bytes.fromhex("F0434152444150410300")
+        user_id = c.install(desk, cardap.ApType.A, cardap.Area.LOCAL, aid, "taxi", out,
+                            info={"info1": "5441584931", "info2": ""}, suite="aes256")
+        assert len(user_id) == 13 and user_id.isdigit()
+        taxi = cardap.Profile.from_file(out)
+        rec = c.read(taxi)
+        assert rec.user_id == user_id
+        assert c.write(taxi, {"info2": "20260401"}) == 4
+        assert c.read(taxi).info["info2"] == bytes.fromhex("20260401")
+        local = c.list_area(desk, cardap.Area.LOCAL)
+        assert [e["user_id"] for e in local] == ["1001000000019", user_id]
+        with pytest.raises(cardap.StatusError) as e:
+            c.install(desk, cardap.ApType.C, cardap.Area.LOCAL, aid, "again", tmp_path / "x.toml")
+        assert e.value.sw == 0x6A89
+        assert c.move_out(desk) == 2
+        with pytest.raises(cardap.ApNotFoundError):
+            c.read(taxi)
+        c.delete_ap(desk, bytes.fromhex("F0434152444150410007"))
+        with pytest.raises(cardap.ApNotFoundError):
+            c.delete_ap(desk, bytes.fromhex("F0434152444150410007"))
+        assert [e["area"] for e in c.list_area(desk)] == ["extension"]

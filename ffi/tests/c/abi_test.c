@@ -312,6 +312,61 @@ static void card_errors(cardap_context *ctx) {
   cardap_profile_free(p);
 }
 
+/* Writes (PROFILE.md §11) and the loading desk (§12) on a fresh virtual card. */
+static void write_and_desk(void) {
+  size_t len = 0;
+  char *card = slurp("cards/demo.toml", &len);
+  cardap_context *ctx = NULL;
+  CHECK_CODE(cardap_context_new_virtual_card_str(card, len, &ctx), CARDAP_RESULT_OK);
+  free(card);
+  cardap_profile *library = load_profile("profiles/library.toml");
+  cardap_profile *evacuee = load_profile("profiles/evacuee.toml");
+  const char *writes = "info2=00999999\nbranch=GATE";
+  size_t apdus = 0;
+  CHECK_CODE(cardap_context_write(ctx, library, writes, strlen(writes), &apdus),
+             CARDAP_RESULT_OK);
+  CHECK(apdus == 5);
+  cardap_record *rec = NULL;
+  CHECK_CODE(cardap_context_read(ctx, library, &rec), CARDAP_RESULT_OK);
+  const char *v = NULL;
+  size_t vn = 0;
+  CHECK_CODE(cardap_record_field_get(rec, "member_no", 9, &v, &vn), CARDAP_RESULT_OK);
+  CHECK(same(v, vn, "00999999"));
+  CHECK_CODE(cardap_record_field_get(rec, "branch", 6, &v, &vn), CARDAP_RESULT_OK);
+  CHECK(same(v, vn, "GATE"));
+  cardap_record_free(rec);
+  /* The user ID is never written: refused before anything is sent. */
+  const char *uid = "data@0=3030";
+  CHECK_CODE(cardap_context_write(ctx, evacuee, uid, strlen(uid), NULL),
+             CARDAP_RESULT_INVALID_WRITE);
+  CHECK_CODE(cardap_context_write(NULL, evacuee, uid, strlen(uid), NULL),
+             CARDAP_RESULT_NULL_PARAMETER);
+
+  char *issuer_path = path_of("issuer.toml");
+  cardap_issuer *issuer = NULL;
+  CHECK_CODE(cardap_issuer_new_from_file(issuer_path, strlen(issuer_path), &issuer),
+             CARDAP_RESULT_OK);
+  free(issuer_path);
+  char listing[2048];
+  size_t listing_len = 0;
+  CHECK_CODE(cardap_context_list_area(ctx, issuer, CARDAP_AREA_LOCAL, listing,
+                                      sizeof listing, &listing_len),
+             CARDAP_RESULT_OK);
+  CHECK(listing_len > 0 && strstr(listing, "1001000000019") != NULL);
+  size_t moved = 0;
+  CHECK_CODE(cardap_context_move_out(ctx, issuer, &moved), CARDAP_RESULT_OK);
+  CHECK(moved == 1);
+  CHECK_CODE(cardap_context_read(ctx, library, &rec), CARDAP_RESULT_AP_NOT_FOUND);
+  const uint8_t kiosk[] = {0xF0, 0x43, 0x41, 0x52, 0x44, 0x41, 0x50, 0x41, 0x00, 0x07};
+  CHECK_CODE(cardap_context_delete_ap(ctx, issuer, kiosk, sizeof kiosk), CARDAP_RESULT_OK);
+  CHECK_CODE(cardap_context_delete_ap(ctx, issuer, kiosk, sizeof kiosk),
+             CARDAP_RESULT_AP_NOT_FOUND);
+  cardap_issuer_free(issuer);
+  cardap_profile_free(library);
+  cardap_profile_free(evacuee);
+  cardap_context_free(ctx);
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: abi_test EXAMPLES_DIR\n");
@@ -342,6 +397,8 @@ int main(int argc, char **argv) {
   CHECK_CODE(cardap_context_set_short_apdus(ctx, true), CARDAP_RESULT_OK);
   read_demo(ctx, 7);
   cardap_context_free(ctx);
+
+  write_and_desk();
 
   /* PC/SC: the reader list always answers with a code; with
    * CARDAP_TEST_READER, the demo card is read through that reader. */

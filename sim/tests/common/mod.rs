@@ -200,12 +200,24 @@ pub fn authenticate(
     k_mac: &[u8],
     encrypt: bool,
 ) -> Terminal {
+    authenticate_with(card, 0x00, suite, k_enc, k_mac, encrypt)
+}
+
+/// [`authenticate`] with the key reference `p2` (PROFILE.md §11.1).
+pub fn authenticate_with(
+    card: &mut VirtualCard,
+    p2: u8,
+    suite: Suite,
+    k_enc: &[u8],
+    k_mac: &[u8],
+    encrypt: bool,
+) -> Terminal {
     let challenge = card.process(&h("0084000008"));
     assert_eq!(sw(&challenge), [0x90, 0x00], "GET CHALLENGE");
     let rnd_icc = &challenge[..8];
     let rnd_ifd = b"RND.IFDx";
     let k_ifd = b"K.IFD/test/term1";
-    let mut apdu = h("0082000028");
+    let mut apdu = vec![0x00, 0x82, 0x00, p2, 0x28];
     apdu.extend(terminal_cryptogram(
         suite, k_enc, k_mac, rnd_ifd, rnd_icc, k_ifd,
     ));

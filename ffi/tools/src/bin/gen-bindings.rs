@@ -13,13 +13,20 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The C ABI's source files, for csbindgen (cbindgen walks the crate itself).
-const SOURCES: [&str; 6] = [
+const SOURCES: [&str; 13] = [
     "result.rs",
     "profile.rs",
     "context.rs",
     "record.rs",
     "list.rs",
     "readers.rs",
+    "transport.rs",
+    "wait.rs",
+    "keys.rs",
+    "log.rs",
+    "handle.rs",
+    "write.rs",
+    "issuer.rs",
 ];
 
 const HEADER: &str = "ffi/include/cardap.h";
