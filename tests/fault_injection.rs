@@ -139,3 +139,21 @@ fn state_changing_commands_are_recognised() {
     let _ = t.transmit(&verify);
     assert_eq!(t.resent_state_changing(), Some(&verify[..]));
 }
+
+/// Found by the `reader_answers` fuzz target: a card that answers `90 00`
+/// (an empty record) to every command. The listing stops at the last record
+/// number and after its retries; it never loops.
+#[test]
+fn a_listing_ends_when_every_record_exists() {
+    struct AlwaysOk(usize);
+    impl cardap::Transport for AlwaysOk {
+        fn transmit(&mut self, _: &[u8]) -> Result<Vec<u8>, cardap::TransportError> {
+            self.0 += 1;
+            Ok(vec![0x90, 0x00])
+        }
+    }
+    let mut reader = Reader::new(AlwaysOk(0));
+    let _ = reader.list();
+    let sent = reader.transport().0;
+    assert!(sent <= 3 * 260, "{sent} commands");
+}
