@@ -12,16 +12,26 @@ use cardap::{Card, Profile};
 use cardap_sim::VirtualCard;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
-const CARD: &str = include_str!("../examples/cards/demo.toml");
-const PROFILES: [(&str, &str); 3] = [
-    ("type_c", include_str!("../examples/profiles/library.toml")),
+const CARD: &str = include_str!("../bench/card.toml");
+const PROFILES: [(&str, &str); 7] = [
+    ("type_c", include_str!("../bench/profiles/c.toml")),
+    ("type_a_3des", include_str!("../bench/profiles/a-3des.toml")),
     (
         "type_a_aes128",
-        include_str!("../examples/profiles/kiosk.toml"),
+        include_str!("../bench/profiles/a-aes128.toml"),
+    ),
+    (
+        "type_a_aes256",
+        include_str!("../bench/profiles/a-aes256.toml"),
+    ),
+    ("type_d_3des", include_str!("../bench/profiles/d-3des.toml")),
+    (
+        "type_d_aes128",
+        include_str!("../bench/profiles/d-aes128.toml"),
     ),
     (
         "type_d_aes256",
-        include_str!("../examples/profiles/evacuee.toml"),
+        include_str!("../bench/profiles/d-aes256.toml"),
     ),
 ];
 /// RND.IFD ‖ K.IFD for the host, RND.ICC ‖ K.ICC for the card.
@@ -54,7 +64,7 @@ fn reads(c: &mut Criterion) {
 
 fn parsing(c: &mut Criterion) {
     c.bench_function("profile/parse", |b| {
-        b.iter(|| Profile::from_toml_str(PROFILES[2].1))
+        b.iter(|| Profile::from_toml_str(include_str!("../examples/profiles/evacuee.toml")))
     });
 }
 

@@ -38,6 +38,12 @@ else
   cargo test --workspace --features cardap-ffi/virtual-card --no-fail-fast -- --include-ignored
 fi
 
+step "cargo-deny (licences, duplicates, sources; advisories when reachable)"
+bash scripts/deny.sh
+
+step "fuzzing smoke (every target 30 s; scripts/fuzz.sh)"
+bash scripts/fuzz.sh smoke "${CARDAP_FUZZ_SECONDS:-30}"
+
 step "C ABI, Python and C# bindings, examples in four languages"
 # The pcscd above stays up: the nested script keeps its own (empty) state.
 CARDAP_PCSCD_STATE="$(mktemp -u)" bash scripts/test-ffi.sh

@@ -227,6 +227,23 @@ impl<T: Transport> Card<T> {
         profile: &Profile,
         keys: Option<&dyn KeyProvider>,
     ) -> Result<ApRecord> {
+        if keys.is_some_and(|k| k.suite() == crate::Suite::TripleDes) {
+            warn_3des_once();
+        }
+        let result = self.read_traced(profile, keys);
+        if keys.is_some() {
+            // Key schedules were built and moved in frames below this one.
+            crate::crypto::scrub_stack();
+        }
+        result
+    }
+
+    #[inline(never)]
+    fn read_traced(
+        &mut self,
+        profile: &Profile,
+        keys: Option<&dyn KeyProvider>,
+    ) -> Result<ApRecord> {
         let span = tracing::info_span!(
             "read",
             ap = profile.name(),
@@ -259,6 +276,18 @@ impl<T: Transport> Card<T> {
             .inspect_err(|e| tracing::debug!(error = %e, "list failed"))?;
         span.record("apdus", apdus);
         Ok(entries)
+    }
+}
+
+/// Warns once per process that the `3des` suite is in use: the `des` crate
+/// is not constant time (table-lookup S-boxes; see `Suite::TripleDes`).
+fn warn_3des_once() {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "the 3des suite is not constant time (table-lookup S-boxes): \
+             use it only for cards that offer nothing else, on a host no one else runs code on"
+        );
     }
 }
 

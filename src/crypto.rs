@@ -19,6 +19,14 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Suite {
     /// Two-key 3DES-CBC, ISO/IEC 9797-1 MAC algorithm 3, SHA-1 KDF.
+    ///
+    /// **Not constant time.** The DES implementation (RustCrypto `des`)
+    /// looks up S-boxes in tables indexed by key-dependent values, so an
+    /// attacker who can time or share the cache of the host (another process
+    /// or VM on the same core) may learn key bits. Use it only for cards
+    /// that offer nothing else, on a host no one else runs code on; prefer
+    /// `aes128` or `aes256` (AES uses constant-time bitsliced code on CPUs
+    /// without AES-NI, and AES-NI where present).
     #[serde(rename = "3des")]
     TripleDes,
     /// AES-128-CBC, AES-CMAC/8, SHA-1 KDF.
@@ -394,6 +402,33 @@ pub fn with_odd_parity(b: u8) -> u8 {
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// How much stack [`scrub_stack`] overwrites: more than one authenticated
+/// read uses below the operation's frame (cipher and MAC key schedules, the
+/// MAC state, session-key derivation). Unoptimised builds use far bigger
+/// frames (measured: above 48 KiB) than optimised ones.
+pub const STACK_SCRUB_BYTES: usize = if cfg!(debug_assertions) {
+    128 * 1024
+} else {
+    32 * 1024
+};
+
+/// Overwrites the stack below the caller's frame with zeros.
+///
+/// Cipher and MAC objects (AES round keys start with the key itself, CMAC
+/// holds its subkeys) are built on the stack and moved by value; wiping each
+/// value on drop (the `zeroize` features of `aes`, `des`, `cmac`) cannot
+/// reach the copies left behind by those moves in dead stack frames. An
+/// operation that used keys calls this on its way out: every frame its
+/// callees used lies in the region overwritten here.
+#[inline(never)]
+pub fn scrub_stack() {
+    // One memset: the zeros must really be written, because the area is
+    // handed to an opaque use (`black_box`) that could read all of it.
+    // (`zeroize` would write byte by byte, volatile: ten times slower.)
+    let area = [0u8; STACK_SCRUB_BYTES];
+    std::hint::black_box(&area);
 }
 
 /// Increments a big-endian counter in place (the send sequence counter).

@@ -19,6 +19,16 @@
 //! On removal pcscd first reports `NotTransacted` for the exchange in flight,
 //! then `RemovedCard` after its next presence poll; a new connect then gets
 //! `NoSmartcard`.
+//!
+//! ## Round trips
+//!
+//! Every PC/SC call is a message to pcscd and its answer. A read costs exactly
+//! `SCardBeginTransaction`, one `SCardTransmit` per APDU and
+//! `SCardEndTransaction`: the ATR is taken at connect and refreshed only after
+//! a reset or a reconnect (so [`Transport::atr`] asks nobody), and card
+//! presence is learned from the errors of those calls — the reader's state is
+//! asked only after a failure. [`PcscTransport::calls`] counts the calls made
+//! on a handle, so tests and benchmarks can check that nothing else is sent.
 
 use std::ffi::{CStr, CString};
 use std::time::{Duration, Instant};
@@ -96,6 +106,60 @@ pub struct PcscTransport {
     link: Link,
 }
 
+/// The PC/SC calls made through one [`PcscTransport`] since it connected,
+/// by function (see [`PcscTransport::calls`]). Each is one request to pcscd
+/// and its answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PcscCalls {
+    /// `SCardConnect`.
+    pub connect: u64,
+    /// `SCardReconnect` (a reset, or re-attaching after one).
+    pub reconnect: u64,
+    /// `SCardBeginTransaction`.
+    pub begin_transaction: u64,
+    /// `SCardEndTransaction`.
+    pub end_transaction: u64,
+    /// `SCardTransmit`.
+    pub transmit: u64,
+    /// `SCardStatus` (the ATR, after a connect or a reconnect).
+    pub status: u64,
+    /// `SCardGetStatusChange` (the reader's state, after a connect, a
+    /// reconnect or a failed exchange).
+    pub get_status_change: u64,
+}
+
+impl PcscCalls {
+    /// Every call counted.
+    pub fn total(&self) -> u64 {
+        self.connect
+            + self.reconnect
+            + self.begin_transaction
+            + self.end_transaction
+            + self.transmit
+            + self.status
+            + self.get_status_change
+    }
+
+    /// The calls made since `earlier` (a snapshot of the same handle).
+    #[must_use]
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            connect: self.connect.saturating_sub(earlier.connect),
+            reconnect: self.reconnect.saturating_sub(earlier.reconnect),
+            begin_transaction: self
+                .begin_transaction
+                .saturating_sub(earlier.begin_transaction),
+            end_transaction: self.end_transaction.saturating_sub(earlier.end_transaction),
+            transmit: self.transmit.saturating_sub(earlier.transmit),
+            status: self.status.saturating_sub(earlier.status),
+            get_status_change: self
+                .get_status_change
+                .saturating_sub(earlier.get_status_change),
+        }
+    }
+}
+
 /// Everything about the connection except the card handle, so that a
 /// [`pcsc::Transaction`] can borrow the card while the link stays usable.
 struct Link {
@@ -108,6 +172,7 @@ struct Link {
     /// different count later means the card was removed in between.
     events: Option<u32>,
     receive: Vec<u8>,
+    calls: std::cell::Cell<PcscCalls>,
 }
 
 impl std::fmt::Debug for PcscTransport {
@@ -158,6 +223,10 @@ impl PcscTransport {
             extended: options.extended_length,
             events: None,
             receive: vec![0; RECEIVE_BUFFER_LEN],
+            calls: std::cell::Cell::new(PcscCalls {
+                connect: 1,
+                ..PcscCalls::default()
+            }),
         };
         link.refresh(&card);
         Ok(Self { card, link })
@@ -183,10 +252,20 @@ impl PcscTransport {
         &self.link.reader_name
     }
 
+    /// The PC/SC calls made through this handle so far (connect and the
+    /// reader listing before it not included in `get_status_change`). A read
+    /// adds one `begin_transaction`, one `transmit` per command APDU and one
+    /// `end_transaction`, and nothing else unless the card was reset or an
+    /// exchange failed.
+    pub fn calls(&self) -> PcscCalls {
+        self.link.calls.get()
+    }
+
     /// Resets the card (warm reset) and reconnects: every security state on
     /// the card is lost, and other handles on the card see
     /// [`TransportError::CardReset`].
     pub fn reset_card(&mut self) -> Result<(), TransportError> {
+        self.link.count(|c| c.reconnect += 1);
         self.card
             .reconnect(ShareMode::Shared, Protocols::ANY, Disposition::ResetCard)
             .map_err(|e| map_error(e, Phase::Exchange))?;
@@ -200,8 +279,10 @@ impl Transport for PcscTransport {
         exchange(&mut self.card, &mut self.link, command)
     }
 
+    /// The ATR read at connect, or after the last reset or reconnect: no
+    /// PC/SC call.
     fn atr(&self) -> Option<Vec<u8>> {
-        self.link.live_atr(&self.card)
+        self.link.atr()
     }
 
     fn supports_extended(&self) -> bool {
@@ -218,6 +299,7 @@ impl Transport for PcscTransport {
         op: &mut dyn FnMut(&mut dyn Transport),
     ) -> Result<(), TransportError> {
         let Self { card, link } = self;
+        link.count(|c| c.begin_transaction += 1);
         let tx = match card.transaction2() {
             Ok(tx) => tx,
             Err((card, pcsc::Error::ResetCard)) => return Err(reconnect_after_reset(card, link)),
@@ -226,6 +308,7 @@ impl Transport for PcscTransport {
         let mut inner = TransactionTransport { tx, link };
         op(&mut inner);
         let TransactionTransport { tx, link } = inner;
+        link.count(|c| c.end_transaction += 1);
         tx.end(Disposition::LeaveCard)
             .map_err(|(_, e)| link.diagnose(e))
     }
@@ -244,7 +327,7 @@ impl Transport for TransactionTransport<'_, '_> {
     }
 
     fn atr(&self) -> Option<Vec<u8>> {
-        self.link.live_atr(&self.tx)
+        self.link.atr()
     }
 
     fn supports_extended(&self) -> bool {
@@ -290,6 +373,7 @@ fn exchange<H: Handle>(
             "extended-length APDU on a reader configured without extended length".into(),
         ));
     }
+    link.count(|c| c.transmit += 1);
     let result = handle
         .card()
         .transmit(command, &mut link.receive)
@@ -309,6 +393,7 @@ fn exchange<H: Handle>(
 /// After `SCARD_W_RESET_CARD`: reconnect leaving the card as it is and report
 /// [`TransportError::CardReset`] (or why the reconnect failed).
 fn reconnect_after_reset<H: Handle + ?Sized>(handle: &mut H, link: &mut Link) -> TransportError {
+    link.count(|c| c.reconnect += 1);
     match handle.reconnect_leave() {
         Ok(()) => {
             link.refresh(handle.card());
@@ -319,23 +404,29 @@ fn reconnect_after_reset<H: Handle + ?Sized>(handle: &mut H, link: &mut Link) ->
 }
 
 impl Link {
-    /// Re-reads the ATR and the reader's event count after a (re)connect.
+    /// Counts a PC/SC call.
+    fn count(&self, f: impl FnOnce(&mut PcscCalls)) {
+        let mut calls = self.calls.get();
+        f(&mut calls);
+        self.calls.set(calls);
+    }
+
+    /// Re-reads the ATR and the reader's event count after a (re)connect:
+    /// the only `SCardStatus` calls a handle makes.
     fn refresh(&mut self, card: &Card) {
+        self.count(|c| c.status += 1);
         if let Ok(status) = card.status2_owned() {
             self.atr = status.atr().to_vec();
         }
+        self.count(|c| c.get_status_change += 1);
         self.events = reader_state(&self.context, &self.reader)
             .ok()
             .map(|s| s.event_count());
     }
 
-    /// The ATR from the card status, or the one read at connect time.
-    fn live_atr(&self, card: &Card) -> Option<Vec<u8>> {
-        match card.status2_owned() {
-            Ok(status) if !status.atr().is_empty() => Some(status.atr().to_vec()),
-            _ if !self.atr.is_empty() => Some(self.atr.clone()),
-            _ => None,
-        }
+    /// The ATR taken at the last (re)connect.
+    fn atr(&self) -> Option<Vec<u8>> {
+        (!self.atr.is_empty()).then(|| self.atr.clone())
     }
 
     /// Maps an error on an open handle. `SCARD_E_NOT_TRANSACTED` is what the
@@ -356,6 +447,7 @@ impl Link {
     fn removed_or(&self, other: TransportError) -> TransportError {
         let not_transacted = || other.clone();
         let mut states = [ReaderState::new(self.reader.clone(), State::UNAWARE)];
+        self.count(|c| c.get_status_change += 1);
         if let Err(e) = status_now(&self.context, &mut states) {
             return vanished_or(e, not_transacted());
         }
@@ -364,6 +456,7 @@ impl Link {
             return TransportError::CardRemoved;
         }
         state.sync_current_state();
+        self.count(|c| c.get_status_change += 1);
         match self
             .context
             .get_status_change(NOT_TRANSACTED_GRACE, &mut states)

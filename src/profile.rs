@@ -25,6 +25,15 @@ pub enum ProfileError {
         /// The OS error.
         message: String,
     },
+    /// The file is larger than [`MAX_PROFILE_FILE_LEN`] (nothing of it is
+    /// parsed: a profile is a few hundred bytes).
+    #[error("{file}: larger than the {limit}-byte limit of a profile file")]
+    TooLarge {
+        /// The file.
+        file: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A value is missing, of the wrong kind or out of range.
     #[error("{file}: {key}: {problem}")]
     Invalid {
@@ -352,6 +361,32 @@ impl Ctx<'_> {
     }
 }
 
+/// The largest profile file read: 1 MiB (a profile is a few hundred bytes;
+/// `--profile /dev/zero` fails at once instead of filling memory).
+pub const MAX_PROFILE_FILE_LEN: u64 = 1 << 20;
+
+/// Reads a text file of at most `limit` bytes; `None` when it is larger. The
+/// file's length is checked first, then at most `limit + 1` bytes are read
+/// (for files whose length is not known, such as devices and pipes).
+pub(crate) fn read_capped(path: &Path, limit: u64) -> std::io::Result<Option<Zeroizing<String>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > limit)
+    {
+        return Ok(None);
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))?;
+    Ok(Some(Zeroizing::new(text.to_owned())))
+}
+
 /// The largest Type D file (PROFILE.md §6).
 pub const TYPE_D_FILE_LEN: usize = 255;
 /// The user ID length (PROFILE.md §3).
@@ -414,10 +449,15 @@ impl Profile {
         let path = path.as_ref();
         let file = path.display().to_string();
         // The text may hold keys: wiped when dropped.
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| ProfileError::Io {
-            file: file.clone(),
-            message: e.to_string(),
-        })?);
+        let text = read_capped(path, MAX_PROFILE_FILE_LEN)
+            .map_err(|e| ProfileError::Io {
+                file: file.clone(),
+                message: e.to_string(),
+            })?
+            .ok_or_else(|| ProfileError::TooLarge {
+                file: file.clone(),
+                limit: MAX_PROFILE_FILE_LEN,
+            })?;
         Self::parse(&text, &file)
     }
 
@@ -434,12 +474,10 @@ impl Profile {
             "C" => ApType::C,
             "D" => ApType::D,
             "custom" => ApType::Custom,
-            other => {
+            _ => {
                 return Err(ctx.err(
                     "type",
-                    format!(
-                        "unknown AP type {other:?} (expected \"A\", \"C\", \"D\" or \"custom\")"
-                    ),
+                    "unknown AP type (expected \"A\", \"C\", \"D\" or \"custom\")",
                 ));
             }
         };
@@ -505,10 +543,11 @@ impl Profile {
     }
 }
 
+/// A TOML error without anything of the text: toml's own Display quotes the
+/// offending line and its messages quote values and key names (which may be
+/// key material, also under an escaped name like `"k\u005Fenc"`), so only the
+/// position and the kind of problem are reported.
 fn syntax_error(ctx: &Ctx<'_>, text: &str, e: &toml::de::Error) -> ProfileError {
-    // toml's own Display quotes the offending line, which may hold a key: report
-    // the position and the message only, and hide the message when it concerns
-    // a key line.
     let (line, col) = e
         .span()
         .map(|span| {
@@ -518,13 +557,52 @@ fn syntax_error(ctx: &Ctx<'_>, text: &str, e: &toml::de::Error) -> ProfileError 
             (line, col)
         })
         .unwrap_or((0, 0));
-    let line_text = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-    let message = if line_text.contains("k_enc") || line_text.contains("k_mac") {
-        "invalid value (not shown: it may hold key material)".to_owned()
+    ctx.err(
+        format!("line {line} column {col}"),
+        toml_problem(e.message()),
+    )
+}
+
+/// The kind of a TOML or schema error, in words of our own: never the
+/// message itself, which quotes values and key names of the text.
+fn toml_problem(message: &str) -> String {
+    let m = message.trim_start();
+    if m.starts_with("invalid type") {
+        "a value of the wrong type (not shown)".into()
+    } else if m.starts_with("unknown field") {
+        // A name like `colour` is shown; anything that could be a pasted key
+        // (long, hex-like, or with other characters) is not.
+        match m.split('`').nth(1) {
+            Some(n) if safe_key_name(n) => format!("unknown key {n}"),
+            _ => "an unknown key (not shown)".into(),
+        }
+    } else if m.starts_with("missing field") {
+        // The schema's own key name, not the text's.
+        let name = m
+            .split('`')
+            .nth(1)
+            .filter(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or("?");
+        format!("missing key {name}")
+    } else if m.starts_with("duplicate key") {
+        "a duplicate key (not shown)".into()
+    } else if m.starts_with("invalid length") || m.starts_with("invalid value") {
+        "a value out of range (not shown)".into()
+    } else if m.contains("must be a hex string") {
+        "must be a hex string".into()
     } else {
-        e.message().trim().to_owned()
-    };
-    ctx.err(format!("line {line} column {col}"), message)
+        "invalid TOML syntax (not shown)".into()
+    }
+}
+
+/// Whether a key name of the text can be shown in an error: a short
+/// lower-case identifier that does not look like hex.
+fn safe_key_name(name: &str) -> bool {
+    (1..=24).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !(name.len() >= 8 && name.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn key(
@@ -545,15 +623,17 @@ fn key(
             .ok_or_else(|| ctx.err(format!("auth.{name}"), "not a hex string"))?,
         (None, Some(var)) => {
             let v = Zeroizing::new(std::env::var(&var).map_err(|_| {
+                // The variable's name is not echoed: a key pasted in its
+                // place would be shown.
                 ctx.err(
                     format!("auth.{name}_env"),
-                    format!("environment variable {var} is not set (or not UTF-8)"),
+                    "the environment variable it names is not set (or not UTF-8)",
                 )
             })?);
             SecretKey::from_hex(&v).ok_or_else(|| {
                 ctx.err(
                     format!("auth.{name}_env"),
-                    format!("environment variable {var} is not a hex string"),
+                    "the environment variable it names does not hold a hex string",
                 )
             })?
         }
@@ -572,10 +652,7 @@ fn parse_update(ctx: &Ctx<'_>, kind: ApType, u: RawUpdate) -> Result<AuthConfig,
     let suite = Suite::from_name(&u.suite).ok_or_else(|| {
         ctx.err(
             "auth.update.suite",
-            format!(
-                "unknown suite {:?} (expected \"3des\", \"aes128\" or \"aes256\")",
-                u.suite
-            ),
+            "unknown suite (expected \"3des\", \"aes128\" or \"aes256\")",
         )
     })?;
     let k_enc = key(ctx, suite, "update.k_enc", u.k_enc, u.k_enc_env)?;
@@ -605,7 +682,7 @@ fn parse_auth(ctx: &Ctx<'_>, kind: ApType, a: RawAuth) -> Result<AuthConfig, Pro
     let suite = Suite::from_name(&suite_name).ok_or_else(|| {
         ctx.err(
             "auth.suite",
-            format!("unknown suite {suite_name:?} (expected \"3des\", \"aes128\" or \"aes256\")"),
+            "unknown suite (expected \"3des\", \"aes128\" or \"aes256\")",
         )
     })?;
     let k_enc = key(ctx, suite, "k_enc", a.k_enc, a.k_enc_env)?;
@@ -621,10 +698,10 @@ fn parse_auth(ctx: &Ctx<'_>, kind: ApType, a: RawAuth) -> Result<AuthConfig, Pro
         (ApType::D, None | Some("encrypt")) => SmMode::Encrypt,
         (ApType::Custom, None | Some("encrypt")) => SmMode::Encrypt,
         (ApType::Custom, Some("mac")) => SmMode::Mac,
-        (_, Some(other)) => {
+        (_, Some(_)) => {
             return Err(ctx.err(
                 "auth.sm",
-                format!("{other:?} is not allowed for a Type {} AP", kind.name()),
+                format!("not an allowed mode for a Type {} AP", kind.name()),
             ));
         }
         (ApType::C, None) => SmMode::Mac,
@@ -671,11 +748,8 @@ fn parse_reads(
         let rk = match r.kind.as_str() {
             "binary" => ReadKind::Binary,
             "records" => ReadKind::Records,
-            other => {
-                return Err(ctx.err(
-                    k("kind"),
-                    format!("{other:?} (expected \"binary\" or \"records\")"),
-                ));
+            _ => {
+                return Err(ctx.err(k("kind"), "expected \"binary\" or \"records\""));
             }
         };
         let name = r.name.unwrap_or_else(|| match file {
@@ -683,7 +757,7 @@ fn parse_reads(
             FileRef::Sfi(s) => format!("sfi{s}"),
         });
         if !names.insert(name.clone()) {
-            return Err(ctx.err(k("name"), format!("duplicate step name {name:?}")));
+            return Err(ctx.err(k("name"), "a step of the same name comes earlier"));
         }
         out.push(ReadStep {
             name,
@@ -709,15 +783,12 @@ fn parse_fields(
             return Err(ctx.err(k("name"), "must not be empty"));
         }
         if !names.insert(f.name.clone()) {
-            return Err(ctx.err(k("name"), format!("duplicate field name {:?}", f.name)));
+            return Err(ctx.err(k("name"), "a field of the same name comes earlier"));
         }
         let encoding = Encoding::parse(&f.encoding).ok_or_else(|| {
             ctx.err(
                 k("encoding"),
-                format!(
-                    "{:?} (expected ascii, utf8, shift_jis, bcd or hex)",
-                    f.encoding
-                ),
+                "unknown encoding (expected ascii, utf8, shift_jis, bcd or hex)",
             )
         })?;
         let source = match kind {
@@ -731,9 +802,7 @@ fn parse_fields(
                     .strip_prefix("info")
                     .and_then(|n| n.parse::<u8>().ok())
                     .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        ctx.err(k("source"), format!("{src:?} is not info1 … info{max}"))
-                    })?;
+                    .ok_or_else(|| ctx.err(k("source"), format!("not one of info1 … info{max}")))?;
                 if f.offset.is_some() || f.length.is_some() {
                     return Err(ctx.err(k("offset"), "offset/length are for Type D and custom APs"));
                 }
@@ -752,10 +821,8 @@ fn parse_fields(
                         .or_else(|| reads.first().map(|r| r.name.clone()));
                     match s {
                         Some(s) if reads.iter().any(|r| r.name == s) => Some(s),
-                        Some(s) => {
-                            return Err(
-                                ctx.err(k("source"), format!("no [[read]] step named {s:?}"))
-                            );
+                        Some(_) => {
+                            return Err(ctx.err(k("source"), "names no [[read]] step"));
                         }
                         None => return Err(ctx.err(k("source"), "missing")),
                     }
@@ -867,7 +934,8 @@ encoding = "ascii"
         );
         let (k, p) = invalid(&text);
         assert_eq!(k, "auth.k_enc_env");
-        assert!(p.contains("CARDAP_TEST_KENC_UNSET"));
+        // The variable's name is a profile value: not echoed.
+        assert!(!p.contains("CARDAP_TEST_KENC_UNSET"), "{p}");
     }
 
     #[test]

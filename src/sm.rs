@@ -93,7 +93,17 @@ pub enum SmError {
     /// A cipher primitive failed (wrong lengths; never carries key bytes).
     #[error("cryptographic failure: {0}")]
     Crypto(#[from] CryptoError),
+    /// The send sequence counter reached its cap (all bytes `FF`, or
+    /// [`MAX_SSC_STEPS`] messages on one channel): the channel ends instead
+    /// of wrapping the counter around; authenticate again.
+    #[error("send sequence counter exhausted: authenticate again")]
+    SscExhausted,
 }
+
+/// The most messages (commands and responses) one secure channel carries
+/// before it ends: 2^24, far beyond any operation (a read takes 2 to 6), far
+/// below where an 8-byte SSC could wrap.
+pub const MAX_SSC_STEPS: u64 = 1 << 24;
 
 /// An open secure channel: session keys, send sequence counter, mode.
 ///
@@ -107,6 +117,8 @@ pub struct SecureChannel {
     ssc: Zeroizing<Vec<u8>>,
     mode: SmMode,
     open: bool,
+    /// SSC increments so far (capped at [`MAX_SSC_STEPS`]).
+    steps: u64,
 }
 
 impl std::fmt::Debug for SecureChannel {
@@ -142,7 +154,18 @@ impl SecureChannel {
             ssc: Zeroizing::new(ssc),
             mode,
             open: true,
+            steps: 0,
         }
+    }
+
+    /// Increments the SSC, or fails at the cap (the counter never wraps).
+    fn step(&mut self) -> Result<(), SmError> {
+        if self.steps >= MAX_SSC_STEPS || self.ssc.iter().all(|&b| b == 0xFF) {
+            return Err(SmError::SscExhausted);
+        }
+        self.steps += 1;
+        increment(&mut self.ssc);
+        Ok(())
     }
 
     /// The cipher suite of the session keys.
@@ -254,7 +277,7 @@ impl SecureChannel {
         encoding: LengthEncoding,
     ) -> Result<Command, SmError> {
         self.check_setup()?;
-        increment(&mut self.ssc);
+        self.step()?;
         let block = self.suite.block_size();
         let cla = cmd.cla | 0x0C;
         let header = pad(&[cla, cmd.ins, cmd.p1, cmd.p2], block);
@@ -300,7 +323,7 @@ impl SecureChannel {
 
     fn unprotect_inner(&mut self, resp: &Response) -> Result<Response, SmError> {
         self.check_setup()?;
-        increment(&mut self.ssc);
+        self.step()?;
         if resp.data.is_empty() {
             // 69 87, 69 88 and 67 00 come in the clear and end the channel;
             // any other unprotected status word inside it is refused as well.
@@ -843,6 +866,41 @@ mod tests {
                 let resp = Response::new(data.clone(), StatusWord::from_u16(sw));
                 prop_assert!(ch.unprotect(&resp).is_err());
             }
+        }
+    }
+
+    #[test]
+    fn the_ssc_never_wraps() {
+        let plain = Command::new(0x00, 0xB0, 0x81, 0x00, Vec::new(), Some(256)).unwrap();
+        for suite in [Suite::TripleDes, Suite::Aes128, Suite::Aes256] {
+            let key = || SecretKey::new(vec![7; suite.key_len()]);
+            let mut at_cap = SecureChannel::new(
+                suite,
+                key(),
+                key(),
+                vec![0xFF; suite.ssc_len()],
+                SmMode::Mac,
+            );
+            assert_eq!(
+                at_cap.protect(&plain, LengthEncoding::Short).unwrap_err(),
+                SmError::SscExhausted
+            );
+            assert!(!at_cap.is_open());
+            let mut last = vec![0xFF; suite.ssc_len()];
+            if let Some(b) = last.last_mut() {
+                *b = 0xFE;
+            }
+            let mut near = SecureChannel::new(suite, key(), key(), last, SmMode::Mac);
+            near.protect(&plain, LengthEncoding::Short).unwrap();
+            let response = Response::parse(&[
+                0x99, 0x02, 0x90, 0x00, 0x8E, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0x90, 0x00,
+            ])
+            .unwrap();
+            assert_eq!(
+                near.unprotect(&response).unwrap_err(),
+                SmError::SscExhausted
+            );
+            assert!(!near.is_open());
         }
     }
 }

@@ -105,15 +105,20 @@ struct Harness {
 }
 
 impl Harness {
-    /// Starts the card and waits until pcscd sees it.
+    /// Starts the test card and waits until pcscd sees it.
     fn start() -> Self {
+        Self::serving(TestCard)
+    }
+
+    /// Serves `card` and waits until pcscd sees it.
+    fn serving(mut card: impl CardSide + 'static) -> Self {
         let slot = SLOT.lock().unwrap_or_else(|e| e.into_inner());
         let server = VpcdServer::default();
         let handle = server.handle();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            server.serve(&mut TestCard, &flag, None).unwrap();
+            server.serve(&mut card, &flag, None).unwrap();
         });
         let found = PcscTransport::wait_for_card(Some(READER), Some(WAIT)).unwrap();
         assert_eq!(found.name, READER);
@@ -385,4 +390,127 @@ fn unknown_reader_is_reader_unavailable() {
         PcscTransport::connect(Some("no such reader")),
         Err(TransportError::ReaderUnavailable(m)) if m.contains(READER)
     ));
+}
+
+/// A read costs exactly `SCardBeginTransaction`, one `SCardTransmit` per
+/// command APDU and `SCardEndTransaction`: no `SCardStatus` for the ATR, no
+/// reader-state query, for every AP type, with and without extended length.
+/// After a reset by another handle the next read reconnects once and reads
+/// the ATR again, then reads cost the minimum again.
+#[test]
+#[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
+fn a_read_costs_only_its_transaction_and_transmits() {
+    use cardap::pcsc::PcscCalls;
+    use cardap::{Card as Reader, Profile};
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let card = cardap_sim::VirtualCard::from_file(demo.join("cards/demo.toml")).unwrap();
+    let h = Harness::serving(card);
+    for profile in ["library", "kiosk", "evacuee"] {
+        let text = std::fs::read_to_string(demo.join(format!("profiles/{profile}.toml"))).unwrap();
+        for extended in [true, false] {
+            let text = format!("extended_length = {extended}\n{text}");
+            let profile = Profile::from_toml_str(&text).unwrap();
+            let mut reader = Reader::new(h.connect());
+            let at_connect = reader.transport().calls();
+            assert_eq!(at_connect.status, 1, "{at_connect:?}");
+            for _ in 0..3 {
+                let before = reader.transport().calls();
+                let record = reader.read(&profile).unwrap();
+                let spent = reader.transport().calls().since(&before);
+                let mut expected = PcscCalls::default();
+                expected.begin_transaction = 1;
+                expected.transmit = record.apdus() as u64;
+                expected.end_transaction = 1;
+                assert_eq!(spent, expected, "{} extended={extended}", profile.name());
+                assert_eq!(spent.total(), record.apdus() as u64 + 2);
+            }
+        }
+    }
+
+    // A reset by another party: one reconnect and one ATR refresh, once.
+    let profile = Profile::from_file(demo.join("profiles/library.toml")).unwrap();
+    let mut reader = Reader::new(h.connect());
+    let mut other = h.connect();
+    other.reset_card().unwrap();
+    let before = reader.transport().calls();
+    let record = reader.read(&profile).unwrap();
+    let spent = reader.transport().calls().since(&before);
+    assert_eq!(spent.reconnect, 1, "{spent:?}");
+    assert_eq!(spent.status, 1, "{spent:?}");
+    assert_eq!(spent.transmit, record.apdus() as u64, "{spent:?}");
+    let before = reader.transport().calls();
+    let record = reader.read(&profile).unwrap();
+    assert_eq!(
+        reader.transport().calls().since(&before).total(),
+        record.apdus() as u64 + 2
+    );
+}
+
+/// A virtual card that loses its state (a warm reset: no secure channel, no
+/// selection) just before the k-th APDU after it was armed (`countdown = k`).
+struct ResetAt {
+    card: cardap_sim::VirtualCard,
+    countdown: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CardSide for ResetAt {
+    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let n = self.countdown.load(Ordering::SeqCst);
+        if n > 0 {
+            self.countdown.store(n - 1, Ordering::SeqCst);
+            if n == 1 {
+                self.card.reset();
+            }
+        }
+        self.card.process(apdu)
+    }
+    fn atr(&self) -> Vec<u8> {
+        self.card.atr()
+    }
+    fn power_off(&mut self) {
+        self.card.power_off();
+    }
+    fn reset(&mut self) {
+        self.card.reset();
+    }
+}
+
+/// A card reset at every APDU of every read through pcscd (the card loses
+/// its security state mid-read): the read returns a typed error or the very
+/// record of a clean read, never other data, and the next read on the same
+/// handle succeeds. (A reset by another PC/SC handle is
+/// `reset_by_another_handle_reports_card_reset` and
+/// `a_read_costs_only_its_transaction_and_transmits`.)
+#[test]
+#[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
+fn a_reset_at_every_apdu_gives_a_typed_error_or_the_same_data_then_reads_again() {
+    use cardap::{Card as Reader, Profile};
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let countdown = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let card = cardap_sim::VirtualCard::from_file(examples.join("cards/demo.toml")).unwrap();
+    let h = Harness::serving(ResetAt {
+        card,
+        countdown: Arc::clone(&countdown),
+    });
+    for name in ["library", "kiosk", "evacuee"] {
+        let profile = Profile::from_file(examples.join(format!("profiles/{name}.toml"))).unwrap();
+        let mut reader = Reader::new(h.connect());
+        let clean = reader.read(&profile).unwrap();
+        for k in 1..=clean.apdus() {
+            countdown.store(k, Ordering::SeqCst);
+            match reader.read(&profile) {
+                Ok(rec) => {
+                    assert_eq!(rec.user_id(), clean.user_id(), "{name} k={k}: other data");
+                    assert!(rec.info().eq(clean.info()), "{name} k={k}: other data");
+                    assert_eq!(rec.data(), clean.data(), "{name} k={k}: other data");
+                }
+                Err(e) => assert!(!e.to_string().is_empty()),
+            }
+            countdown.store(0, Ordering::SeqCst);
+            let again = reader
+                .read(&profile)
+                .unwrap_or_else(|e| panic!("{name} after a reset at k={k}: {e}"));
+            assert_eq!(again.user_id(), clean.user_id());
+        }
+    }
 }

@@ -66,7 +66,9 @@ mod text;
 mod transport;
 mod wait;
 mod write;
+// Writes run against virtual cards (feature `virtual-card`).
 #[cfg(test)]
+#[cfg(feature = "virtual-card")]
 mod write_tests;
 
 pub use context::{

@@ -597,13 +597,11 @@ impl fmt::Display for Problem {
             Self::NotAllowed { ap_type } => write!(f, "not allowed for a type {ap_type} AP"),
             Self::BadHex => f.write_str("not a hex string"),
             Self::NotAString => f.write_str("must be a hex string"),
-            Self::UnknownType(t) => {
-                write!(f, "unknown type {t:?} (expected \"A\", \"C\" or \"D\")")
+            // Values are not echoed: a key pasted in the wrong place would show.
+            Self::UnknownType(_) => f.write_str("unknown type (expected \"A\", \"C\" or \"D\")"),
+            Self::UnknownSuite(_) => {
+                f.write_str("unknown suite (expected \"3des\", \"aes128\" or \"aes256\")")
             }
-            Self::UnknownSuite(s) => write!(
-                f,
-                "unknown suite {s:?} (expected \"3des\", \"aes128\" or \"aes256\")"
-            ),
             Self::UnknownArea(a) => {
                 write!(
                     f,
@@ -916,14 +914,16 @@ impl Description {
     }
 
     /// Reads, parses and validates a TOML description file; errors name the file.
+    ///
+    /// A file larger than [`MAX_DESCRIPTION_FILE_LEN`] is refused with
+    /// [`DescriptionError::Io`] of kind [`std::io::ErrorKind::FileTooLarge`],
+    /// without reading it all.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, DescriptionError> {
         let path = path.as_ref();
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-            DescriptionError::Io {
-                file: path.to_path_buf(),
-                source,
-            }
-        })?);
+        let text = read_capped(path).map_err(|source| DescriptionError::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
         Self::from_toml_str(&text).map_err(|e| e.with_file(path))
     }
 
@@ -1018,7 +1018,7 @@ fn syntax_error(text: &str, error: &toml::de::Error) -> DescriptionError {
         file: None,
         line,
         column,
-        message: error.message().trim_end().to_owned(),
+        message: toml_problem(error.message()),
     }
 }
 
@@ -1398,4 +1398,78 @@ impl RawAp {
         }
         raw
     }
+}
+
+/// The largest description file read: 1 MiB.
+pub const MAX_DESCRIPTION_FILE_LEN: u64 = 1 << 20;
+
+/// Reads at most [`MAX_DESCRIPTION_FILE_LEN`] bytes of text (the length is
+/// checked first; devices and pipes are cut after one byte more).
+fn read_capped(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    use std::io::Read;
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than the {MAX_DESCRIPTION_FILE_LEN}-byte limit"),
+        )
+    };
+    let file = std::fs::File::open(path)?;
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > MAX_DESCRIPTION_FILE_LEN)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_DESCRIPTION_FILE_LEN.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_DESCRIPTION_FILE_LEN {
+        return Err(too_large());
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))?;
+    Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// The kind of a TOML or schema error in words of our own: toml's messages
+/// quote values and key names of the text, which may be key material.
+fn toml_problem(message: &str) -> String {
+    let m = message.trim_start();
+    if m.starts_with("invalid type") {
+        "a value of the wrong type (not shown)".into()
+    } else if m.starts_with("unknown field") {
+        // A name like `colour` is shown; anything that could be a pasted key
+        // (long, hex-like, or with other characters) is not.
+        match m.split('`').nth(1) {
+            Some(n) if safe_key_name(n) => format!("unknown key {n}"),
+            _ => "an unknown key (not shown)".into(),
+        }
+    } else if m.starts_with("missing field") {
+        let name = m
+            .split('`')
+            .nth(1)
+            .filter(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or("?");
+        format!("missing key {name}")
+    } else if m.starts_with("duplicate key") {
+        "a duplicate key (not shown)".into()
+    } else if m.starts_with("unknown variant") {
+        "an unknown value (not shown)".into()
+    } else if m.starts_with("invalid length") || m.starts_with("invalid value") {
+        "a value out of range (not shown)".into()
+    } else if m.contains("must be a hex string") {
+        "must be a hex string".into()
+    } else {
+        "invalid TOML syntax (not shown)".into()
+    }
+}
+
+/// Whether a key name of the text can be shown in an error: a short
+/// lower-case identifier that does not look like hex.
+fn safe_key_name(name: &str) -> bool {
+    (1..=24).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !(name.len() >= 8 && name.chars().all(|c| c.is_ascii_hexdigit()))
 }

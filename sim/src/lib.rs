@@ -35,6 +35,7 @@ mod commands;
 #[doc(hidden)]
 pub mod crypto;
 mod description;
+pub mod fault;
 mod fs;
 mod lifecycle;
 mod persist;
@@ -51,7 +52,8 @@ pub use card::VirtualCard;
 pub use crypto::SecretKey;
 pub use description::{
     ApDescription, ApKeys, ApType, Area, CARD_MANAGER_AID, Description, DescriptionBuilder,
-    DescriptionError, FREE_AREA_DEFAULT, InfoField, IssuerDescription, Problem,
+    DescriptionError, FREE_AREA_DEFAULT, InfoField, IssuerDescription, MAX_DESCRIPTION_FILE_LEN,
+    Problem,
 };
 pub use fs::ElementaryFile;
 pub use persist::PersistentCard;

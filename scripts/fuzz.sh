@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fuzzing with cargo-fuzz (libFuzzer) on the nightly toolchain.
+#
+#   bash scripts/fuzz.sh smoke [SECONDS]   every target for SECONDS (default 30); CI runs this
+#   bash scripts/fuzz.sh long  [RUNS]      every target to RUNS executions (default 10000000),
+#                                          logs in fuzz/logs/TARGET.log, one target after another
+#   bash scripts/fuzz.sh list
+#
+# Installs the nightly toolchain and cargo-fuzz when missing. Seeds come from
+# scripts/fuzz-seeds.py (golden transcripts, example profiles and cards).
+# A crash stops the run with the reproducer in fuzz/artifacts/TARGET/; it
+# becomes a regression test (the input as a unit or integration test of the
+# code it broke) before the fix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-smoke}"
+
+if ! rustup toolchain list | grep -q '^nightly'; then
+  rustup toolchain install nightly --profile minimal \
+    || { echo "fuzz: the nightly toolchain is missing and cannot be installed" >&2; exit 1; }
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+targets=$(cd fuzz && cargo +nightly fuzz list)
+[[ "$mode" == list ]] && { echo "$targets"; exit 0; }
+
+python3 scripts/fuzz-seeds.py . >/dev/null
+(cd fuzz && cargo +nightly fuzz build -O >/dev/null)
+
+case "$mode" in
+  smoke)
+    secs="${2:-30}"
+    for t in $targets; do
+      out=$(cd fuzz && cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" 2>&1) || {
+        echo "$out" | tail -40; echo "fuzz: $t FAILED" >&2; exit 1; }
+      echo "fuzz: $t $(echo "$out" | grep -Eo 'Done [0-9]+ runs in [0-9]+ second' | tail -1), 0 crashes"
+    done
+    ;;
+  long)
+    runs="${2:-10000000}"
+    # CARDAP_FUZZ_MAX_TIME caps each target's seconds; CARDAP_FUZZ_TARGETS picks targets.
+    limit=()
+    [[ -n "${CARDAP_FUZZ_MAX_TIME:-}" ]] && limit=(-max_total_time="$CARDAP_FUZZ_MAX_TIME")
+    targets="${CARDAP_FUZZ_TARGETS:-$targets}"
+    mkdir -p fuzz/logs
+    for t in $targets; do
+      start=$(date +%s)
+      if (cd fuzz && cargo +nightly fuzz run -O "$t" -- -runs="$runs" "${limit[@]}" -print_final_stats=1) >"fuzz/logs/$t.log" 2>&1; then
+        echo "fuzz: $t $(grep -Eo 'Done [0-9]+ runs' "fuzz/logs/$t.log" | tail -1) in $(( $(date +%s) - start )) s, 0 crashes"
+      else
+        echo "fuzz: $t CRASHED (fuzz/logs/$t.log, fuzz/artifacts/$t/)" >&2
+        exit 1
+      fi
+    done
+    ;;
+  *) echo "usage: fuzz.sh smoke [SECONDS] | long [RUNS] | list" >&2; exit 2 ;;
+esac
