@@ -149,6 +149,27 @@ const WAIT_SLICE: std::time::Duration = std::time::Duration::from_millis(250);
 /// signal.
 #[cfg(feature = "pcsc")]
 pub fn watch(profile: &Profile, reader: Option<&str>, trace: Option<&PathBuf>) -> CliResult {
+    watch_taps(reader, trace, |name, transport, started| {
+        let result = transport.and_then(|t| Card::new(t).read(profile).map_err(|e| e.to_string()));
+        let ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+        match result {
+            Ok(rec) => json!({"time": now(), "reader": name, "ok": true,
+                              "user_id": rec.user_id().as_str(), "apdus": rec.apdus(), "ms": ms}),
+            Err(e) => json!({"time": now(), "reader": name, "ok": false, "error": e, "ms": ms}),
+        }
+    })
+}
+
+/// The loop of every gate mode: waits for each card, connects to it (traced
+/// when asked), hands the connection to `on_tap` with the reader's name and
+/// the time the tap began, prints the line `on_tap` makes, and waits for the
+/// card's removal; across removals and errors, until SIGINT or SIGTERM.
+#[cfg(feature = "pcsc")]
+pub fn watch_taps(
+    reader: Option<&str>,
+    trace: Option<&PathBuf>,
+    mut on_tap: impl FnMut(&str, Result<Box<dyn Transport>, String>, Instant) -> serde_json::Value,
+) -> CliResult {
     use cardap::pcsc::{PcscTransport, ReaderMonitor};
     use cardap::transport::TransportError;
 
@@ -182,19 +203,10 @@ pub fn watch(profile: &Profile, reader: Option<&str>, trace: Option<&PathBuf>) -
             }
         };
         let started = Instant::now();
-        let result: Result<cardap::ApRecord, String> = PcscTransport::connect(Some(&info.name))
+        let transport = PcscTransport::connect(Some(&info.name))
             .map_err(|e| e.to_string())
-            .and_then(|t| traced(Box::new(t), trace, true).map_err(|e| e.message))
-            .and_then(|t| Card::new(t).read(profile).map_err(|e| e.to_string()));
-        let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let line = match result {
-            Ok(rec) => {
-                json!({"time": now(), "reader": info.name, "ok": true, "user_id": rec.user_id().as_str(),
-                              "apdus": rec.apdus(), "ms": (ms * 10.0).round() / 10.0})
-            }
-            Err(e) => json!({"time": now(), "reader": info.name, "ok": false, "error": e,
-                             "ms": (ms * 10.0).round() / 10.0}),
-        };
+            .and_then(|t| traced(Box::new(t), trace, true).map_err(|e| e.message));
+        let line = on_tap(&info.name, transport, started);
         emit(&mut stdout, line);
         let removal = loop {
             match monitor.wait_for_removal(&info.name, Some(WAIT_SLICE)) {
@@ -228,7 +240,7 @@ fn emit(out: &mut std::io::Stdout, v: serde_json::Value) {
 }
 
 #[cfg(feature = "pcsc")]
-fn now() -> String {
+pub(crate) fn now() -> String {
     humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
 }
 

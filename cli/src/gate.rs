@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
-use cardap::{Card, Profile, Transport};
-use cardap_registry::{Decision, Member, Store};
+use cardap::{Card, Profile};
+use cardap_registry::Member;
+#[cfg(feature = "pcsc")]
+use cardap_registry::{Decision, Store};
 use serde_json::json;
 
 use crate::Source;
-use crate::error::{CliError, CliResult};
+use crate::error::CliResult;
 use crate::registry::{member_json, open_db};
 
 /// `cardap register`: reads the card's AP and registers its user ID for
@@ -33,6 +35,7 @@ pub fn register(
     Ok(())
 }
 
+#[cfg(feature = "pcsc")]
 /// One gate line: `time, reader, ok, user_id, decision, reason, source,
 /// member, apdus, ms` (and `error` when the read or the registry failed).
 pub fn gate_line(
@@ -73,7 +76,8 @@ pub fn gate_line(
 }
 
 /// Reads a tap and decides.
-pub fn tap<T: Transport>(
+#[cfg(feature = "pcsc")]
+pub fn tap<T: cardap::Transport>(
     transport: Result<T, String>,
     profile: &Profile,
     store: &mut dyn Store,
@@ -106,66 +110,12 @@ pub fn watch(
     trace: Option<&PathBuf>,
     db: &str,
 ) -> CliResult {
-    use std::io::Write;
-    use std::sync::atomic::Ordering;
-    use std::time::{Duration, Instant};
-
-    use cardap::TransportError;
-    use cardap::pcsc::{PcscTransport, ReaderMonitor};
-
-    const WAIT_SLICE: Duration = Duration::from_millis(250);
-    let emit = |v: serde_json::Value| {
-        let mut lock = std::io::stdout().lock();
-        let _ = writeln!(lock, "{v}");
-        let _ = lock.flush();
-    };
-    let now = || humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-
-    if let Some(path) = trace {
-        crate::card::trace_file(path, true)?;
-    }
     let mut store = open_db(db)?;
-    let monitor = ReaderMonitor::new().map_err(|e| CliError::from(e).context("PC/SC"))?;
-    let canceller = monitor.canceller();
-    let stop = crate::signals::stop_flag(move || {
-        let _ = canceller.cancel();
-    })
-    .map_err(CliError::internal)?;
-    while !stop.load(Ordering::SeqCst) {
-        let info = match monitor.wait_for_card(reader, Some(WAIT_SLICE)) {
-            Ok(info) => info,
-            Err(TransportError::Timeout) => continue,
-            Err(TransportError::Cancelled) => break,
-            Err(_) if stop.load(Ordering::SeqCst) => break,
-            Err(e) => {
-                emit(json!({"time": now(), "reader": reader, "ok": false, "error": e.to_string()}));
-                std::thread::sleep(Duration::from_millis(500));
-                continue;
-            }
-        };
-        let started = Instant::now();
-        let transport = PcscTransport::connect(Some(&info.name))
-            .map_err(|e| e.to_string())
-            .and_then(|t| crate::card::traced(Box::new(t), trace, true).map_err(|e| e.message));
+    crate::card::watch_taps(reader, trace, |name, transport, started| {
         let (read, decision) = tap(transport, profile, store.as_mut());
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        emit(gate_line(&now(), &info.name, &read, &decision, ms));
-        let removal = loop {
-            match monitor.wait_for_removal(&info.name, Some(WAIT_SLICE)) {
-                Err(TransportError::Timeout) if !stop.load(Ordering::SeqCst) => {}
-                other => break other,
-            }
-        };
-        match removal {
-            Ok(()) | Err(TransportError::Timeout) => {}
-            Err(TransportError::Cancelled) => break,
-            Err(_) if stop.load(Ordering::SeqCst) => break,
-            Err(e) => emit(
-                json!({"time": now(), "reader": info.name, "ok": false, "error": e.to_string()}),
-            ),
-        }
-    }
-    Ok(())
+        gate_line(&crate::card::now(), name, &read, &decision, ms)
+    })
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -175,7 +125,7 @@ pub fn watch(
     _trace: Option<&PathBuf>,
     _db: &str,
 ) -> CliResult {
-    Err(CliError::new(
+    Err(crate::error::CliError::new(
         crate::error::Exit::NoCard,
         "this cardap was built without PC/SC (feature `pcsc`)",
     ))

@@ -13,31 +13,18 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use cardap::pcsc::{PcscTransport, ReaderMonitor};
 use cardap::{Card, Profile};
 use cardap_sim::VirtualCard;
-use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
+use cardap_sim::vpcd::VpcdServer;
+use common::pcsc::{
+    PORT, PulledAt, READER, WAIT, root, serial, terminate, wait_for_card, wait_for_removal,
+};
 use common::{Rng, combos, make, seed};
-
-const READER: &str = "Virtual PCD 00 01";
-const PORT: u16 = 35964;
-const WAIT: Duration = Duration::from_secs(15);
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-/// One test at a time on the one pcscd.
-fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn tmp(name: &str, text: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cardap-e2e-{}", std::process::id()));
@@ -51,24 +38,6 @@ fn cardap() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cardap"));
     c.current_dir(root());
     c
-}
-
-fn wait_for_card() {
-    PcscTransport::wait_for_card(Some(READER), Some(WAIT))
-        .expect("card did not appear in the reader");
-}
-
-fn wait_for_removal() {
-    PcscTransport::wait_for_removal(READER, Some(WAIT)).expect("card was not removed");
-}
-
-fn terminate(child: &mut Child) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(child.id().to_string())
-        .status();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "cardap stopped uncleanly: {status}");
 }
 
 /// `cardap sim` on the test reader for as long as it lives.
@@ -218,35 +187,6 @@ fn watch_reads_every_tap_across_removals() {
     assert!(rx.try_recv().is_err(), "one line per tap");
 }
 
-/// A virtual card that is pulled out while it processes its k-th APDU.
-struct PulledAt {
-    card: VirtualCard,
-    at: Arc<AtomicUsize>,
-    seen: usize,
-    handle: VpcdHandle,
-}
-
-impl CardSide for PulledAt {
-    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        self.seen += 1;
-        if self.seen == self.at.load(Ordering::SeqCst) {
-            self.handle.remove();
-        }
-        self.card.process(apdu)
-    }
-    fn atr(&self) -> Vec<u8> {
-        self.card.atr()
-    }
-    fn power_off(&mut self) {
-        self.seen = 0;
-        self.card.power_off();
-    }
-    fn reset(&mut self) {
-        self.seen = 0;
-        self.card.reset();
-    }
-}
-
 #[test]
 #[ignore = "needs pcscd with the vpcd reader: bash scripts/pcscd-up.sh, then --include-ignored"]
 fn a_card_pulled_at_every_apdu_gives_a_typed_error_then_reads_again() {
@@ -262,12 +202,7 @@ fn a_card_pulled_at_every_apdu_gives_a_typed_error_then_reads_again() {
         let (at, stop, handle) = (Arc::clone(&at), Arc::clone(&stop), handle.clone());
         let card = VirtualCard::from_file(&demo).unwrap();
         std::thread::spawn(move || {
-            let mut side = PulledAt {
-                card,
-                at,
-                seen: 0,
-                handle,
-            };
+            let mut side = PulledAt::new(card, at, handle);
             server.serve(&mut side, &stop, None)
         })
     };

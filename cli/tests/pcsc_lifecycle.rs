@@ -16,29 +16,17 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use cardap::issuer::{Area, InstallRequest, Issuer};
 use cardap::pcsc::PcscTransport;
 use cardap::{ApRecord, ApType, Card, Error, FieldWrite, Profile};
 use cardap_sim::VirtualCard;
-use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
+use cardap_sim::vpcd::VpcdServer;
+use common::pcsc::{PORT, PulledAt, READER, root, serial, wait_for_card, wait_for_removal};
 
-const READER: &str = "Virtual PCD 00 01";
-const PORT: u16 = 35964;
-const WAIT: Duration = Duration::from_secs(15);
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
 
 /// A fresh directory with a copy of the demo card and of the desk's file.
 fn workdir(name: &str) -> PathBuf {
@@ -58,14 +46,6 @@ fn cardap(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cardap"));
     c.current_dir(dir);
     c
-}
-
-fn wait_for_card() {
-    PcscTransport::wait_for_card(Some(READER), Some(WAIT)).expect("card did not appear");
-}
-
-fn wait_for_removal() {
-    PcscTransport::wait_for_removal(READER, Some(WAIT)).expect("card was not removed");
 }
 
 struct Sim(Child);
@@ -453,42 +433,6 @@ fn rights_full_area_and_duplicate_aid() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A virtual card pulled out while it processes its k-th APDU; it counts the
-/// state-changing commands it ran.
-struct PulledAt {
-    card: VirtualCard,
-    at: Arc<AtomicUsize>,
-    seen: usize,
-    changing: Arc<AtomicUsize>,
-    handle: VpcdHandle,
-}
-
-impl CardSide for PulledAt {
-    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        self.seen += 1;
-        if self.seen == self.at.load(Ordering::SeqCst) {
-            self.handle.remove();
-        }
-        let before = self.card.changes();
-        let response = self.card.process(apdu);
-        if self.card.changes() != before {
-            self.changing.fetch_add(1, Ordering::SeqCst);
-        }
-        response
-    }
-    fn atr(&self) -> Vec<u8> {
-        self.card.atr()
-    }
-    fn power_off(&mut self) {
-        self.seen = 0;
-        self.card.power_off();
-    }
-    fn reset(&mut self) {
-        self.seen = 0;
-        self.card.reset();
-    }
-}
-
 /// What a read shows of an AP's contents: its info fields and data.
 type Contents = (Vec<(String, Vec<u8>)>, Option<Vec<u8>>);
 
@@ -529,11 +473,8 @@ fn a_card_pulled_at_every_apdu_of_a_write_or_an_install() {
         let card = VirtualCard::from_file(dir.join("card.toml")).unwrap();
         std::thread::spawn(move || {
             let mut side = PulledAt {
-                card,
-                at,
-                seen: 0,
                 changing,
-                handle,
+                ..PulledAt::new(card, at, handle)
             };
             server.serve(&mut side, &stop, None)
         })

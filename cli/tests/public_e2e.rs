@@ -10,30 +10,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use cardap::pcsc::PcscTransport;
 use cardap::public::{Certificate, HashAlg, KenhojoRequest, Pin, PinKind, SigningKey};
 use cardap::{Card, Error};
-use cardap_sim::vpcd::{CardSide, VpcdHandle, VpcdServer};
+use cardap_sim::vpcd::VpcdServer;
+use common::pcsc::{PORT, PulledAt, READER, WAIT, root, serial};
+
+mod common;
 use cardap_sim::{Description, JpkiCertificate, VirtualCard};
 use rsa::pkcs8::EncodePublicKey;
-
-const READER: &str = "Virtual PCD 00 01";
-const PORT: u16 = 35964;
-const WAIT: Duration = Duration::from_secs(15);
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn card_path() -> PathBuf {
     root().join("examples/cards/public.toml")
@@ -420,40 +409,6 @@ fn kenhojo_on_a_card_that_refuses_sfi_through_pcscd() {
     println!("round trips: four facts with PIN (SELECT EF, remembered) {n}");
 }
 
-/// The virtual card, pulled out of the reader while it processes its k-th
-/// APDU (the command reached the card; its answer is lost).
-struct PulledAt {
-    card: VirtualCard,
-    at: Arc<AtomicUsize>,
-    seen: usize,
-    verifies: Arc<AtomicUsize>,
-    handle: VpcdHandle,
-}
-
-impl CardSide for PulledAt {
-    fn process(&mut self, apdu: &[u8]) -> Vec<u8> {
-        self.seen += 1;
-        if apdu.get(..3) == Some(&[0x00, 0x20, 0x00]) && apdu.len() > 4 {
-            self.verifies.fetch_add(1, Ordering::SeqCst);
-        }
-        if self.seen == self.at.load(Ordering::SeqCst) {
-            self.handle.remove();
-        }
-        self.card.process(apdu)
-    }
-    fn atr(&self) -> Vec<u8> {
-        self.card.atr()
-    }
-    fn power_off(&mut self) {
-        self.seen = 0;
-        self.card.power_off();
-    }
-    fn reset(&mut self) {
-        self.seen = 0;
-        self.card.reset();
-    }
-}
-
 type Op = fn(&mut Card<PcscTransport>) -> Result<usize, Error>;
 
 #[test]
@@ -475,11 +430,8 @@ fn a_card_pulled_at_every_apdu_of_every_public_operation() {
         let card = VirtualCard::from_file(card_path()).unwrap();
         std::thread::spawn(move || {
             let mut side = PulledAt {
-                card,
-                at,
-                seen: 0,
                 verifies,
-                handle,
+                ..PulledAt::new(card, at, handle)
             };
             server.serve(&mut side, &stop, None)
         })

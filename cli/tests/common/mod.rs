@@ -1,6 +1,8 @@
 //! Random virtual cards and the profiles that read them, shared by the tests.
 #![allow(dead_code)]
 
+pub mod pcsc;
+
 /// xorshift64*: reproducible randomness from a printed seed.
 pub struct Rng(pub u64);
 
