@@ -133,7 +133,7 @@ pub unsafe extern "C" fn cardap_context_set_pin_floor(
     context: *mut cardap_context,
     floor: u8,
 ) -> cardap_result {
-    guard("cardap_context_set_pin_floor", || {
+    guard("set PIN floor", || {
         let c = cardap_context::get(context, "context")?;
         c.lock()?.pin_floor = PinFloor::new(floor);
         Ok(())
@@ -150,7 +150,7 @@ pub unsafe extern "C" fn cardap_context_card_info(
     context: *mut cardap_context,
     out_json: *mut *mut cardap_bytes,
 ) -> cardap_result {
-    guard("cardap_context_card_info", || {
+    guard("card info", || {
         let c = cardap_context::get(context, "context")?;
         // SAFETY: the caller passes NULL or a writable out-parameter.
         let o = unsafe { out(out_json, "out_json")? };
@@ -176,7 +176,7 @@ pub unsafe extern "C" fn cardap_context_pin_status(
     out_jpki_sign: *mut i32,
     out_kenhojo: *mut i32,
 ) -> cardap_result {
-    guard("cardap_context_pin_status", || {
+    guard("PIN status", || {
         let c = cardap_context::get(context, "context")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let (a, s, k) = unsafe {
@@ -211,7 +211,7 @@ pub unsafe extern "C" fn cardap_context_jpki_certificate(
     pin_len: usize,
     out_der: *mut *mut cardap_bytes,
 ) -> cardap_result {
-    guard("cardap_context_jpki_certificate", || {
+    guard("JPKI certificate", || {
         let which = match which {
             CARDAP_JPKI_CERT_AUTH => Certificate::Auth,
             CARDAP_JPKI_CERT_AUTH_CA => Certificate::AuthCa,
@@ -254,7 +254,7 @@ pub unsafe extern "C" fn cardap_context_jpki_sign(
     data_len: usize,
     out_signature: *mut *mut cardap_bytes,
 ) -> cardap_result {
-    guard("cardap_context_jpki_sign", || {
+    guard("JPKI sign", || {
         let key = match key {
             CARDAP_JPKI_KEY_AUTH => SigningKey::Auth,
             CARDAP_JPKI_KEY_SIGN => SigningKey::Sign,
@@ -304,7 +304,7 @@ pub unsafe extern "C" fn cardap_context_kenhojo(
     verify_key_len: usize,
     out_json: *mut *mut cardap_bytes,
 ) -> cardap_result {
-    guard("cardap_context_kenhojo", || {
+    guard("kenhojo", || {
         if flags & !(CARDAP_KENHOJO_MY_NUMBER | CARDAP_KENHOJO_VERIFY) != 0 {
             return Err(invalid(format!("unknown flags {flags:#x}")));
         }
@@ -351,7 +351,7 @@ pub unsafe extern "C" fn cardap_bytes_data(
     out_data: *mut *const u8,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_bytes_data", || {
+    guard("bytes", || {
         let b = cardap_bytes::get(bytes, "bytes")?;
         // SAFETY: the caller passes NULL or writable out-parameters.
         let o = unsafe { buffer_out(out_data, out_len, "out_data")? };

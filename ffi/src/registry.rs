@@ -201,7 +201,7 @@ pub unsafe extern "C" fn cardap_registry_open(
     location_len: usize,
     out_registry: *mut *mut cardap_registry,
 ) -> cardap_result {
-    guard("cardap_registry_open", || {
+    guard("open registry", || {
         // SAFETY: the caller passes NULL or `location_len` readable bytes.
         let loc = unsafe {
             text(
@@ -257,7 +257,7 @@ pub unsafe extern "C" fn cardap_registry_check(
     out_json: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_registry_check", || {
+    guard("check status", || {
         // SAFETY: the caller passes NULL or readable text.
         let id = unsafe {
             text(
@@ -295,7 +295,7 @@ pub unsafe extern "C" fn cardap_registry_decide(
     out_json: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_registry_decide", || {
+    guard("decide", || {
         // SAFETY: the caller passes NULL or readable text.
         let id = unsafe {
             text(
@@ -345,7 +345,7 @@ pub unsafe extern "C" fn cardap_registry_import(
     out_json: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_registry_import", || {
+    guard("import feed", || {
         // SAFETY: the caller passes NULL or readable text.
         let path = unsafe { args::path(path, path_len, "path")? };
         let mode = match mode {
@@ -386,7 +386,7 @@ pub unsafe extern "C" fn cardap_registry_set_status(
     user_id_len: usize,
     status: u32,
 ) -> cardap_result {
-    guard("cardap_registry_set_status", || {
+    guard("set status", || {
         // SAFETY: the caller passes NULL or readable text.
         let id = unsafe {
             text(
@@ -431,7 +431,7 @@ pub unsafe extern "C" fn cardap_registry_clear_status(
     user_id_text: *const c_char,
     user_id_len: usize,
 ) -> cardap_result {
-    guard("cardap_registry_clear_status", || {
+    guard("clear status", || {
         // SAFETY: the caller passes NULL or readable text.
         let id = unsafe {
             text(
@@ -475,7 +475,7 @@ pub unsafe extern "C" fn cardap_registry_add_member(
     label: *const c_char,
     label_len: usize,
 ) -> cardap_result {
-    guard("cardap_registry_add_member", || {
+    guard("add member", || {
         // SAFETY: the caller passes NULL or readable text for each.
         let (id, ap, member, label) = unsafe {
             (
@@ -529,7 +529,7 @@ pub unsafe extern "C" fn cardap_registry_register(
     out_json: *mut *const c_char,
     out_len: *mut usize,
 ) -> cardap_result {
-    guard("cardap_registry_register", || {
+    guard("register", || {
         let c = cardap_context::get(context, "context")?;
         let p = cardap_profile::get(profile, "profile")?;
         // SAFETY: the caller passes NULL or readable text.
