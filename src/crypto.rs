@@ -4,15 +4,13 @@
 //! padding method 2. Nothing here is protocol: `auth` and `sm` (and the
 //! virtual card) compose these.
 
+use crate::des::{DesKey, des, tdes, tdes2};
 use aes::{Aes128, Aes256};
-use cipher::{
-    BlockDecrypt, BlockDecryptMut, BlockEncrypt, BlockEncryptMut, KeyInit, KeyIvInit,
-    block_padding::NoPadding, generic_array::GenericArray,
-};
+use cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
 use cmac::{Cmac, Mac};
-use des::{Des, TdesEde2};
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
+use std::sync::OnceLock;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// A cipher suite of PROFILE.md §7.
@@ -117,21 +115,56 @@ pub enum CryptoError {
 
 /// Key material: zeroized on drop, redacted in `Debug`, compared in constant
 /// time.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct SecretKey(Vec<u8>);
+///
+/// A key used with the `3des` suite keeps its two DES key schedules once
+/// built (zeroized on drop too), so that a session computes them once per
+/// key rather than once per block operation.
+pub struct SecretKey {
+    bytes: Vec<u8>,
+    des: OnceLock<Box<[DesKey; 2]>>,
+}
+
+impl Clone for SecretKey {
+    fn clone(&self) -> Self {
+        Self::from_vec(self.bytes.clone())
+    }
+}
+
+impl Zeroize for SecretKey {
+    fn zeroize(&mut self) {
+        self.bytes.zeroize();
+        // Dropping the schedules zeroizes them.
+        self.des.take();
+    }
+}
+
+impl Drop for SecretKey {
+    fn drop(&mut self) {
+        self.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for SecretKey {}
 
 impl PartialEq for SecretKey {
     fn eq(&self, other: &Self) -> bool {
-        ct_eq(&self.0, &other.0)
+        ct_eq(&self.bytes, &other.bytes)
     }
 }
 
 impl Eq for SecretKey {}
 
 impl SecretKey {
+    fn from_vec(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            des: OnceLock::new(),
+        }
+    }
+
     /// Wraps key bytes (the caller's copy should be zeroized by the caller).
     pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
+        Self::from_vec(bytes.into())
     }
 
     /// Parses a hex string (spaces allowed). The error never echoes the input.
@@ -142,28 +175,43 @@ impl SecretKey {
         // with a typo leaves no partial copy behind.
         let mut out = Zeroizing::new(vec![0u8; cleaned.len() / 2]);
         hex::decode_to_slice(cleaned.as_bytes(), out.as_mut_slice()).ok()?;
-        Some(Self(std::mem::take(&mut *out)))
+        Some(Self::from_vec(std::mem::take(&mut *out)))
     }
 
     /// The key bytes. Handle with care.
     pub(crate) fn expose(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.bytes.len()
     }
 
     /// Whether the key is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes.is_empty()
+    }
+
+    /// The DES key schedules of K1 and K2 of a 16-byte two-key 3DES key,
+    /// built on first use (the length is checked before).
+    fn des_keys(&self) -> &[DesKey; 2] {
+        self.des.get_or_init(|| {
+            let mut k1 = [0u8; 8];
+            let mut k2 = [0u8; 8];
+            k1.copy_from_slice(self.bytes.get(..8).unwrap_or(&[0; 8]));
+            k2.copy_from_slice(self.bytes.get(8..16).unwrap_or(&[0; 8]));
+            let keys = Box::new([DesKey::new(&k1), DesKey::new(&k2)]);
+            k1.zeroize();
+            k2.zeroize();
+            keys
+        })
     }
 }
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretKey({} bytes, REDACTED)", self.0.len())
+        write!(f, "SecretKey({} bytes, REDACTED)", self.bytes.len())
     }
 }
 
@@ -225,24 +273,62 @@ pub fn unpad(data: &[u8]) -> Result<&[u8], CryptoError> {
     }
 }
 
+/// An 8-byte block as a big-endian word (`chunk` is 8 bytes long).
+fn word(chunk: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(chunk.get(..8).unwrap_or(&[0; 8]));
+    u64::from_be_bytes(b)
+}
+
+/// Two-key 3DES in CBC mode over whole blocks (lengths checked before).
+/// Decryption takes two blocks at a time: unlike encryption, its blocks do
+/// not depend on each other.
+fn tdes_cbc(key: &SecretKey, iv: &[u8], data: &[u8], decrypt: bool) -> Vec<u8> {
+    let [k1, k2] = key.des_keys();
+    let mut chain = word(iv);
+    let mut out = Vec::with_capacity(data.len());
+    if decrypt {
+        let mut pairs = data.chunks_exact(16);
+        for pair in pairs.by_ref() {
+            let (a, b) = pair.split_at(8);
+            let (a, b) = (word(a), word(b));
+            let [pa, pb] = tdes2(k1, k2, [a, b], true);
+            out.extend_from_slice(&(pa ^ chain).to_be_bytes());
+            out.extend_from_slice(&(pb ^ a).to_be_bytes());
+            chain = b;
+        }
+        for chunk in pairs.remainder().chunks_exact(8) {
+            let input = word(chunk);
+            out.extend_from_slice(&(tdes(k1, k2, input, true) ^ chain).to_be_bytes());
+            chain = input;
+        }
+    } else {
+        for chunk in data.chunks_exact(8) {
+            chain = tdes(k1, k2, word(chunk) ^ chain, false);
+            out.extend_from_slice(&chain.to_be_bytes());
+        }
+    }
+    chain.zeroize();
+    out
+}
+
 /// CBC encryption without padding (`data` a whole number of blocks).
 pub fn encrypt_cbc(
     suite: Suite,
-    key: &[u8],
+    key: &SecretKey,
     iv: &[u8],
     data: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    check_key(suite, key)?;
+    let raw = key.expose();
+    check_key(suite, raw)?;
     check_blocks(suite, data, iv)?;
     let out = match suite {
-        Suite::TripleDes => cbc::Encryptor::<TdesEde2>::new_from_slices(key, iv)
-            .map_err(|_| invalid_len(suite, key))?
+        Suite::TripleDes => tdes_cbc(key, iv, data, false),
+        Suite::Aes128 => cbc::Encryptor::<Aes128>::new_from_slices(raw, iv)
+            .map_err(|_| invalid_len(suite, raw))?
             .encrypt_padded_vec_mut::<NoPadding>(data),
-        Suite::Aes128 => cbc::Encryptor::<Aes128>::new_from_slices(key, iv)
-            .map_err(|_| invalid_len(suite, key))?
-            .encrypt_padded_vec_mut::<NoPadding>(data),
-        Suite::Aes256 => cbc::Encryptor::<Aes256>::new_from_slices(key, iv)
-            .map_err(|_| invalid_len(suite, key))?
+        Suite::Aes256 => cbc::Encryptor::<Aes256>::new_from_slices(raw, iv)
+            .map_err(|_| invalid_len(suite, raw))?
             .encrypt_padded_vec_mut::<NoPadding>(data),
     };
     Ok(out)
@@ -251,28 +337,27 @@ pub fn encrypt_cbc(
 /// CBC decryption without padding removal.
 pub fn decrypt_cbc(
     suite: Suite,
-    key: &[u8],
+    key: &SecretKey,
     iv: &[u8],
     data: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    check_key(suite, key)?;
+    let raw = key.expose();
+    check_key(suite, raw)?;
     check_blocks(suite, data, iv)?;
     let out = match suite {
-        Suite::TripleDes => cbc::Decryptor::<TdesEde2>::new_from_slices(key, iv)
-            .map_err(|_| invalid_len(suite, key))?
+        Suite::TripleDes => Ok(tdes_cbc(key, iv, data, true)),
+        Suite::Aes128 => cbc::Decryptor::<Aes128>::new_from_slices(raw, iv)
+            .map_err(|_| invalid_len(suite, raw))?
             .decrypt_padded_vec_mut::<NoPadding>(data),
-        Suite::Aes128 => cbc::Decryptor::<Aes128>::new_from_slices(key, iv)
-            .map_err(|_| invalid_len(suite, key))?
-            .decrypt_padded_vec_mut::<NoPadding>(data),
-        Suite::Aes256 => cbc::Decryptor::<Aes256>::new_from_slices(key, iv)
-            .map_err(|_| invalid_len(suite, key))?
+        Suite::Aes256 => cbc::Decryptor::<Aes256>::new_from_slices(raw, iv)
+            .map_err(|_| invalid_len(suite, raw))?
             .decrypt_padded_vec_mut::<NoPadding>(data),
     };
     out.map_err(|_| CryptoError::BadPadding)
 }
 
 /// Encrypts one block in ECB (the AES secure-messaging IV is `E(KS_enc, SSC)`).
-pub fn encrypt_block(suite: Suite, key: &[u8], block: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub fn encrypt_block(suite: Suite, key: &SecretKey, block: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let zero = vec![0u8; suite.block_size()];
     if block.len() != suite.block_size() {
         return Err(CryptoError::NotBlockAligned {
@@ -286,8 +371,9 @@ pub fn encrypt_block(suite: Suite, key: &[u8], block: &[u8]) -> Result<Vec<u8>, 
 /// The suite's 8-byte MAC over `data`, which must already be padded (method 2)
 /// to the block size: ISO/IEC 9797-1 MAC algorithm 3 with DES for `3des`,
 /// AES-CMAC truncated to 8 bytes for AES.
-pub fn mac(suite: Suite, key: &[u8], data: &[u8]) -> Result<[u8; 8], CryptoError> {
-    check_key(suite, key)?;
+pub fn mac(suite: Suite, key: &SecretKey, data: &[u8]) -> Result<[u8; 8], CryptoError> {
+    let raw = key.expose();
+    check_key(suite, raw)?;
     let block = suite.block_size();
     if !data.len().is_multiple_of(block) || data.is_empty() {
         return Err(CryptoError::NotBlockAligned {
@@ -298,31 +384,25 @@ pub fn mac(suite: Suite, key: &[u8], data: &[u8]) -> Result<[u8; 8], CryptoError
     let mut out = [0u8; 8];
     match suite {
         Suite::TripleDes => {
-            let (k1, k2) = key.split_at(8);
-            let d1 = Des::new_from_slice(k1).map_err(|_| invalid_len(suite, key))?;
-            let d2 = Des::new_from_slice(k2).map_err(|_| invalid_len(suite, key))?;
-            let mut state = GenericArray::from([0u8; 8]);
+            let [k1, k2] = key.des_keys();
+            let mut state = 0u64;
             for chunk in data.chunks_exact(8) {
-                for (s, b) in state.iter_mut().zip(chunk) {
-                    *s ^= b;
-                }
-                d1.encrypt_block(&mut state);
+                state = des(k1, state ^ word(chunk), false);
             }
-            d2.decrypt_block(&mut state);
-            d1.encrypt_block(&mut state);
-            out.copy_from_slice(&state);
+            state = des(k1, des(k2, state, true), false);
+            out = state.to_be_bytes();
             state.zeroize();
         }
         Suite::Aes128 => {
             let mut m =
-                <Cmac<Aes128> as Mac>::new_from_slice(key).map_err(|_| invalid_len(suite, key))?;
+                <Cmac<Aes128> as Mac>::new_from_slice(raw).map_err(|_| invalid_len(suite, raw))?;
             m.update(data);
             let tag = m.finalize().into_bytes();
             out.copy_from_slice(tag.get(..8).unwrap_or(&[0; 8]));
         }
         Suite::Aes256 => {
             let mut m =
-                <Cmac<Aes256> as Mac>::new_from_slice(key).map_err(|_| invalid_len(suite, key))?;
+                <Cmac<Aes256> as Mac>::new_from_slice(raw).map_err(|_| invalid_len(suite, raw))?;
             m.update(data);
             let tag = m.finalize().into_bytes();
             out.copy_from_slice(tag.get(..8).unwrap_or(&[0; 8]));
@@ -385,7 +465,7 @@ pub fn kdf(suite: Suite, seed: &[u8], counter: u32) -> SecretKey {
             *b = with_odd_parity(*b);
         }
     }
-    SecretKey(key)
+    SecretKey::from_vec(key)
 }
 
 /// Sets the low bit of a DES key byte so the byte has odd parity.
@@ -411,7 +491,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 pub const STACK_SCRUB_BYTES: usize = if cfg!(debug_assertions) {
     128 * 1024
 } else {
-    32 * 1024
+    16 * 1024
 };
 
 /// Overwrites the stack below the caller's frame with zeros.
@@ -501,14 +581,14 @@ mod tests {
     #[test]
     fn wrong_lengths_are_errors() {
         assert!(matches!(
-            mac(Suite::Aes256, &[0; 16], &[0; 16]),
+            mac(Suite::Aes256, &SecretKey::new([0; 16]), &[0; 16]),
             Err(CryptoError::KeyLength { expected: 32, .. })
         ));
         assert!(matches!(
-            encrypt_cbc(Suite::TripleDes, &[0; 16], &[0; 8], &[0; 7]),
+            encrypt_cbc(Suite::TripleDes, &SecretKey::new([0; 16]), &[0; 8], &[0; 7]),
             Err(CryptoError::NotBlockAligned { .. })
         ));
-        assert!(mac(Suite::TripleDes, &[0; 16], &[]).is_err());
+        assert!(mac(Suite::TripleDes, &SecretKey::new([0; 16]), &[]).is_err());
     }
 
     #[test]

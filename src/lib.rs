@@ -31,6 +31,7 @@ mod auth;
 mod card;
 pub(crate) mod commands;
 mod crypto;
+mod des;
 pub mod error;
 mod fields;
 #[cfg(feature = "fuzzing")]

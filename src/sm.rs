@@ -252,7 +252,7 @@ impl SecureChannel {
             Suite::TripleDes => Ok(Zeroizing::new(vec![0; self.suite.block_size()])),
             Suite::Aes128 | Suite::Aes256 => Ok(Zeroizing::new(encrypt_block(
                 self.suite,
-                self.ks_enc.expose(),
+                &self.ks_enc,
                 &self.ssc,
             )?)),
         }
@@ -268,7 +268,7 @@ impl SecureChannel {
             input.extend_from_slice(part);
         }
         let padded = Zeroizing::new(pad(&input, self.suite.block_size()));
-        Ok(crypto::mac(self.suite, self.ks_mac.expose(), &padded)?)
+        Ok(crypto::mac(self.suite, &self.ks_mac, &padded)?)
     }
 
     fn protect_inner(
@@ -290,7 +290,7 @@ impl SecureChannel {
                 SmMode::Encrypt => {
                     let padded = Zeroizing::new(pad(cmd.data(), block));
                     let iv = self.iv()?;
-                    let cryptogram = encrypt_cbc(self.suite, self.ks_enc.expose(), &iv, &padded)?;
+                    let cryptogram = encrypt_cbc(self.suite, &self.ks_enc, &iv, &padded)?;
                     let mut value = Vec::with_capacity(cryptogram.len() + 1);
                     value.push(PADDING_INDICATOR);
                     value.extend_from_slice(&cryptogram);
@@ -363,12 +363,7 @@ impl SecureChannel {
             ));
         }
         let iv = self.iv()?;
-        let plain = Zeroizing::new(decrypt_cbc(
-            self.suite,
-            self.ks_enc.expose(),
-            &iv,
-            cryptogram,
-        )?);
+        let plain = Zeroizing::new(decrypt_cbc(self.suite, &self.ks_enc, &iv, cryptogram)?);
         let data = unpad(&plain).map_err(|_| SmError::Malformed("bad padding in DO87"))?;
         Ok(data.to_vec())
     }
@@ -561,12 +556,7 @@ mod tests {
         increment(&mut ssc);
         let mut input = ssc;
         input.extend_from_slice(objects);
-        let mac = crypto::mac(
-            ch.suite,
-            ch.ks_mac.expose(),
-            &pad(&input, ch.suite.block_size()),
-        )
-        .unwrap();
+        let mac = crypto::mac(ch.suite, &ch.ks_mac, &pad(&input, ch.suite.block_size())).unwrap();
         let mut data = objects.to_vec();
         push_do(&mut data, TAG_MAC, &mac).unwrap();
         Response::new(data, StatusWord::from_bytes(sw[0], sw[1]))
