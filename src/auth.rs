@@ -145,19 +145,19 @@ impl KeyProvider for StaticKeys {
 
     fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>, AuthError> {
         let iv = vec![0; self.suite.block_size()];
-        crypto::encrypt_cbc(self.suite, self.k_enc.expose(), &iv, data).map_err(crypto_error)
+        crypto::encrypt_cbc(self.suite, &self.k_enc, &iv, data).map_err(crypto_error)
     }
 
     fn decrypt(&self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, AuthError> {
         let iv = vec![0; self.suite.block_size()];
-        crypto::decrypt_cbc(self.suite, self.k_enc.expose(), &iv, data)
+        crypto::decrypt_cbc(self.suite, &self.k_enc, &iv, data)
             .map(Zeroizing::new)
             .map_err(crypto_error)
     }
 
     fn mac(&self, data: &[u8]) -> Result<[u8; 8], AuthError> {
         let padded = crypto::pad(data, self.suite.block_size());
-        crypto::mac(self.suite, self.k_mac.expose(), &padded).map_err(crypto_error)
+        crypto::mac(self.suite, &self.k_mac, &padded).map_err(crypto_error)
     }
 }
 
@@ -306,8 +306,13 @@ pub(crate) fn begin_with_reference(
         rnd_ifd: [0; RND_LEN],
         k_ifd: [0; KEY_PART_LEN],
     };
-    fill(rng, &mut pending.rnd_ifd)?;
-    fill(rng, &mut pending.k_ifd)?;
+    // One draw for both (one system call with the OS generator), in the
+    // order of PROFILE.md §7: RND.IFD, then K.IFD.
+    let mut drawn = Zeroizing::new([0u8; RND_LEN + KEY_PART_LEN]);
+    fill(rng, drawn.as_mut_slice())?;
+    let (rnd_ifd, k_ifd) = drawn.split_at(RND_LEN);
+    pending.rnd_ifd.copy_from_slice(rnd_ifd);
+    pending.k_ifd.copy_from_slice(k_ifd);
 
     let mut s = Zeroizing::new(Vec::with_capacity(CRYPTOGRAM_PLAIN_LEN));
     s.extend_from_slice(&pending.rnd_ifd);
