@@ -81,8 +81,21 @@ start_card() {
 start_card
 tmp=$(mktemp -d)
 
-step "per read through pcscd: floor, cardap, pyscard ($count reads each, $(nproc) cores)"
-$bin/cardap-bench e2e --reader "$reader" --count "$count" --python $python
+# CPU placement. Left to the scheduler, the client and the pcscd thread that
+# serves it land on the same core in some runs and on different cores in
+# others, and the floor and cardap each have their own pcscd thread: the p50
+# of two identical readers then differs by up to 2x from run to run. With
+# two or more cores, the readers (the floor, cardap, pyscard) get core 0 and
+# pcscd and the card get core 1, the same for all three.
+client=()
+if (( $(nproc) >= 2 )) && command -v taskset >/dev/null 2>&1; then
+  taskset -a -p -c 1 "$(pgrep -o -x pcscd)" >/dev/null
+  taskset -a -p -c 1 "$card_pid" >/dev/null
+  client=(taskset -c 0)
+fi
+
+step "per read through pcscd: floor, cardap, pyscard ($count reads each, $(nproc) cores${client:+, readers on core 0, pcscd and the card on core 1})"
+"${client[@]}" $bin/cardap-bench e2e --reader "$reader" --count "$count" --python $python
 
 step "messages to pcscd per read (strace on /run/pcscd/pcscd.comm; sends+receives)"
 # Counts socket syscalls of N reads for two N; the difference per read leaves
