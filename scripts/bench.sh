@@ -14,6 +14,9 @@
 #    a pyscard reader (scripts/bench_pyscard.py): p50/p99, ratios, APDUs and
 #    PC/SC calls per read, for Type C, A and D in each suite, extended length
 #    on and off.
+#    Then the same reads with each one's wall time split: before the first
+#    APDU, inside SCardTransmit, between APDUs, after the last answer, and
+#    SCardEndTransaction (`cardap-bench split`).
 # 3. Messages to pcscd per read, counted by strace on pcscd's socket, for the
 #    floor, cardap and pyscard (fails if cardap sends more than the floor).
 # 4. Whole-process time of `cardap read` against the floor's one-shot program.
@@ -96,6 +99,9 @@ fi
 
 step "per read through pcscd: floor, cardap, pyscard ($count reads each, $(nproc) cores${client:+, readers on core 0, pcscd and the card on core 1})"
 "${client[@]}" $bin/cardap-bench e2e --reader "$reader" --count "$count" --python $python
+
+step "where cardap's time over the floor goes (median µs per read, extended length on)"
+"${client[@]}" $bin/cardap-bench split --reader "$reader" --count "$count"
 
 step "messages to pcscd per read (strace on /run/pcscd/pcscd.comm; sends+receives)"
 # Counts socket syscalls of N reads for two N; the difference per read leaves

@@ -7,6 +7,7 @@
 //! ```text
 //! cardap-bench card  --card bench/card.toml --port 35964
 //! cardap-bench e2e   --reader "Virtual PCD 00 01" --count 2000 [--python python3] [--cases c,a-aes128]
+//! cardap-bench split --reader "Virtual PCD 00 01" --count 2000 [--cases …]   (where the time goes)
 //! cardap-bench reads --reader R --profile P --count N --mode floor|cardap   (for strace)
 //! cardap-bench record --reader R --profile P --out TRACE   then   floor-once --reader R --trace TRACE
 //! cardap-bench process-time --count N -- PROGRAM ARGS…
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use cardap::pcsc::{PcscCalls, PcscTransport};
 use cardap::trace::{Recorder, Redaction, Segment, Trace};
+use cardap::transport::{Transport, TransportError};
 use cardap::{Card as Reader, Profile};
 use cardap_sim::VirtualCard;
 use cardap_sim::vpcd::VpcdServer;
@@ -102,7 +104,7 @@ impl Opts {
 
 fn run(args: &[String]) -> Res<()> {
     let (cmd, rest) = args.split_first().ok_or(
-        "usage: cardap-bench card|e2e|reads|record|floor-once|process-time|watch-latency …",
+        "usage: cardap-bench card|e2e|split|reads|record|floor-once|process-time|watch-latency …",
     )?;
     let o = Opts::parse(rest)?;
     match cmd.as_str() {
@@ -111,6 +113,7 @@ fn run(args: &[String]) -> Res<()> {
             o.or("port", "35964").parse()?,
         ),
         "e2e" => e2e(&o),
+        "split" => split(&o),
         "reads" => reads(&o),
         "record" => {
             let profile = Profile::from_file(o.get("profile")?)?;
@@ -496,6 +499,185 @@ fn replay(o: &Opts) -> Res<()> {
     for _ in 0..count {
         let mut reader = Reader::new(Replay::new(trace.clone())).with_random(HOST_RANDOM.to_vec());
         reader.read(&profile)?;
+    }
+    Ok(())
+}
+
+/// A transport inside a transaction that notes when each APDU left and its
+/// answer came back.
+struct Stamped<'a> {
+    inner: &'a mut dyn Transport,
+    log: &'a mut Vec<(Instant, Instant)>,
+}
+
+impl Transport for Stamped<'_> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let sent = Instant::now();
+        let response = self.inner.transmit(command);
+        self.log.push((sent, Instant::now()));
+        response
+    }
+    fn atr(&self) -> Option<Vec<u8>> {
+        self.inner.atr()
+    }
+    fn supports_extended(&self) -> bool {
+        self.inner.supports_extended()
+    }
+}
+
+/// [`PcscTransport`] with the times of one read: each APDU's
+/// `SCardTransmit`, the end of the operation inside the transaction and the
+/// return of `SCardEndTransaction`.
+struct Timed {
+    inner: PcscTransport,
+    transmits: Vec<(Instant, Instant)>,
+    op_end: Option<Instant>,
+    tx_end: Option<Instant>,
+}
+
+impl Transport for Timed {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.inner.transmit(command)
+    }
+    fn atr(&self) -> Option<Vec<u8>> {
+        self.inner.atr()
+    }
+    fn supports_extended(&self) -> bool {
+        self.inner.supports_extended()
+    }
+    fn transaction(
+        &mut self,
+        op: &mut dyn FnMut(&mut dyn Transport),
+    ) -> Result<(), TransportError> {
+        let Self {
+            inner,
+            transmits,
+            op_end,
+            ..
+        } = self;
+        let result = inner.transaction(&mut |t| {
+            op(&mut Stamped {
+                inner: t,
+                log: transmits,
+            });
+            *op_end = Some(Instant::now());
+        });
+        self.tx_end = Some(Instant::now());
+        result
+    }
+}
+
+/// One read's wall time split (µs): before the first APDU (including
+/// `SCardBeginTransaction`), inside `SCardTransmit`, between APDUs, after the
+/// last answer (the rest of the operation, `SCardEndTransaction`, the rest).
+#[derive(Clone, Copy)]
+struct Split {
+    total: f64,
+    before_first: f64,
+    transmit: f64,
+    between: f64,
+    after_last: f64,
+    end_transaction: f64,
+}
+
+impl Split {
+    fn of(
+        start: Instant,
+        stop: Instant,
+        transmits: &[(Instant, Instant)],
+        op_end: Instant,
+        tx_end: Instant,
+    ) -> Option<Self> {
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        let (first, last) = (transmits.first()?, transmits.last()?);
+        Some(Self {
+            total: us(stop - start),
+            before_first: us(first.0 - start),
+            transmit: transmits.iter().map(|(a, b)| us(*b - *a)).sum(),
+            between: transmits
+                .windows(2)
+                .filter_map(|w| Some(us(w.get(1)?.0 - w.first()?.1)))
+                .sum(),
+            after_last: us(stop - last.1) - us(tx_end - op_end),
+            end_transaction: us(tx_end - op_end),
+        })
+    }
+}
+
+/// Where cardap's time over the floor goes: the floor and cardap take turns
+/// read by read as in `e2e`, each read's wall time split by [`Split`]; prints
+/// the medians of each part (extended length on).
+fn split(o: &Opts) -> Res<()> {
+    let reader = o.get("reader")?;
+    let count = o.count("count", 2000)?;
+    let cases: Vec<&str> = match o.map.get("cases") {
+        Some(c) => c.split(',').collect(),
+        None => CASES.to_vec(),
+    };
+    println!(
+        "| AP | reader | total | before the first APDU | in SCardTransmit | between APDUs | after the last answer | SCardEndTransaction |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for case in cases {
+        let (_, profile) = profile_for(case, true)?;
+        let (commands, _) = commands(&record(reader, &profile)?)?;
+        let context = pcsc::Context::establish(pcsc::Scope::User)?;
+        let mut floor = context.connect(
+            &CString::new(reader)?,
+            pcsc::ShareMode::Shared,
+            pcsc::Protocols::ANY,
+        )?;
+        let mut receive = vec![0; cardap::pcsc::RECEIVE_BUFFER_LEN];
+        let mut card = Reader::new(Timed {
+            inner: PcscTransport::connect(Some(reader))?,
+            transmits: Vec::new(),
+            op_end: None,
+            tx_end: None,
+        });
+        let (mut f_rows, mut c_rows) = (Vec::with_capacity(count), Vec::with_capacity(count));
+        for i in 0..count + WARMUP {
+            let mut stamps = Vec::with_capacity(commands.len());
+            let start = Instant::now();
+            let tx = floor.transaction()?;
+            for c in &commands {
+                let sent = Instant::now();
+                tx.transmit(c, &mut receive)?;
+                stamps.push((sent, Instant::now()));
+            }
+            let op_end = Instant::now();
+            tx.end(pcsc::Disposition::LeaveCard).map_err(|(_, e)| e)?;
+            let stop = Instant::now();
+            let f = Split::of(start, stop, &stamps, op_end, stop);
+
+            card.transport_mut().transmits.clear();
+            let start = Instant::now();
+            card.read(&profile)?;
+            let stop = Instant::now();
+            let t = card.transport_mut();
+            let c = match (t.op_end, t.tx_end) {
+                (Some(op_end), Some(tx_end)) => {
+                    Split::of(start, stop, &t.transmits, op_end, tx_end)
+                }
+                _ => None,
+            };
+            if i >= WARMUP {
+                f_rows.extend(f);
+                c_rows.extend(c);
+            }
+        }
+        for (name, rows) in [("floor", &f_rows), ("cardap", &c_rows)] {
+            let median =
+                |part: fn(&Split) -> f64| Stats::new(rows.iter().map(part).collect()).pct(0.5);
+            println!(
+                "| {case} | {name} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+                median(|s| s.total),
+                median(|s| s.before_first),
+                median(|s| s.transmit),
+                median(|s| s.between),
+                median(|s| s.after_last),
+                median(|s| s.end_transaction),
+            );
+        }
     }
     Ok(())
 }
