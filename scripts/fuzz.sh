@@ -49,10 +49,11 @@ case "$mode" in
     targets="${CARDAP_FUZZ_TARGETS:-$targets}"
     mkdir -p fuzz/logs
     for t in $targets; do
-      sanitizer=none
-      [[ $t == c_abi ]] && sanitizer=address
+      sanitizer=none dir=target
+      # Its own target directory, so that the two builds do not replace each other.
+      [[ $t == c_abi ]] && sanitizer=address dir=target/asan
       start=$(date +%s)
-      if (cd fuzz && cargo +nightly fuzz run -O -a -s "$sanitizer" "$t" -- -runs="$runs" "${limit[@]}" -print_final_stats=1) >"fuzz/logs/$t.log" 2>&1; then
+      if (cd fuzz && cargo +nightly fuzz run -O -a -s "$sanitizer" --target-dir "$dir" "$t" -- -runs="$runs" "${limit[@]}" -print_final_stats=1) >"fuzz/logs/$t.log" 2>&1; then
         echo "fuzz: $t $(grep -Eo 'Done [0-9]+ runs' "fuzz/logs/$t.log" | tail -1) in $(( $(date +%s) - start )) s (sanitizer: $sanitizer), 0 crashes"
       else
         echo "fuzz: $t CRASHED (fuzz/logs/$t.log, fuzz/artifacts/$t/)" >&2
