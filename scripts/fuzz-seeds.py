@@ -87,4 +87,26 @@ for p in profiles:
 for f in glob.glob(os.path.join(root, "tests", "vectors", "*.trace")) + glob.glob(
         os.path.join(root, "tests", "**", "*.trace"), recursive=True):
     put("apdu_tlv_atr", text(f))
+# The loading desk: the card's answers of the lifecycle transcripts, with
+# the operation byte desk_answers reads (suite = byte % 3, operation =
+# byte / 3 % 4: list, delete, move-out, install).
+lifecycle = json.load(open(os.path.join(root, "tests", "vectors", "profile-v2-lifecycle.json")))
+for t in lifecycle["transcripts"]:
+    resps = [bytes.fromhex(e["response"]) for e in t["exchanges"] if e.get("response")]
+    suite = {"3des": 0, "aes128": 1, "aes256": 2}.get(t.get("suite"), 0)
+    op = {"list": 0, "delete": 1, "move": 2, "install": 3}.get(t["name"].split("-")[0])
+    if op is not None:
+        put("desk_answers", bytes([suite + 3 * op]) + segments(resps))
+# Public APs: each operation over plain "90 00" answers (the fuzzer builds the rest).
+for op in range(2, 8):
+    put("public_answers", bytes([op]) + segments([b"\x90\x00"] * 8))
+put("public_answers", bytes([0]) + b"19850412")
+# Revocation feeds.
+feed = (b"user_id,status,updated_at\n"
+        b"1001000000019,suspended,2026-04-01T09:00:00+09:00\n"
+        b"1001000000027,active,2026-04-02T10:30:00+09:00\n"
+        b"1001000000035,abolished,2026-04-03T00:00:00Z\n")
+put("revocation_feed", feed)
+put("revocation_feed", b"\xEF\xBB\xBF" + feed.replace(b"\n", b"\r\n"))
+put("revocation_feed", b"status,updated_at,user_id\nsuspended,2026-04-01T09:00:00+09:00,1001000000019\n")
 print("seeds written to", out)

@@ -33,6 +33,9 @@ pub struct Answers<'a> {
     answers: std::vec::IntoIter<&'a [u8]>,
     /// Commands the host sent.
     pub sent: usize,
+    /// VERIFY commands that carried data (a PIN), as opposed to the bare
+    /// VERIFY that asks for the tries left.
+    pub pins_sent: usize,
 }
 
 impl<'a> Answers<'a> {
@@ -41,13 +44,17 @@ impl<'a> Answers<'a> {
         Self {
             answers: segments(data).into_iter(),
             sent: 0,
+            pins_sent: 0,
         }
     }
 }
 
 impl Transport for Answers<'_> {
-    fn transmit(&mut self, _command: &[u8]) -> Result<Vec<u8>, TransportError> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.sent += 1;
+        if command.get(1) == Some(&0x20) && command.len() > 5 {
+            self.pins_sent += 1;
+        }
         match self.answers.next() {
             Some(a) if a.len() >= 2 => Ok(a.to_vec()),
             Some(_) => Err(TransportError::Interrupted("fuzzed glitch".into())),
