@@ -93,6 +93,12 @@ impl Opts {
     fn or<'a>(&'a self, name: &str, default: &'a str) -> &'a str {
         self.map.get(name).map_or(default, String::as_str)
     }
+    /// `--cases a,b,…`, or every case.
+    fn cases(&self) -> Vec<&str> {
+        self.map
+            .get("cases")
+            .map_or_else(|| CASES.to_vec(), |c| c.split(',').collect())
+    }
     fn count(&self, name: &str, default: usize) -> Res<usize> {
         let n: usize = self.or(name, &default.to_string()).parse()?;
         if n == 0 || n > 10_000_000 {
@@ -273,10 +279,7 @@ fn e2e(o: &Opts) -> Res<()> {
     let reader = o.get("reader")?;
     let count = o.count("count", 2000)?;
     let python = o.or("python", "");
-    let cases: Vec<&str> = match o.map.get("cases") {
-        Some(c) => c.split(',').collect(),
-        None => CASES.to_vec(),
-    };
+    let cases = o.cases();
     println!(
         "| AP | ext | APDUs | PC/SC calls per read (floor / cardap) | floor p50 / p99 µs | cardap p50 / p99 µs | cardap/floor p50 | pyscard p50 / p99 µs | pyscard/cardap p50 |"
     );
@@ -610,10 +613,7 @@ impl Split {
 fn split(o: &Opts) -> Res<()> {
     let reader = o.get("reader")?;
     let count = o.count("count", 2000)?;
-    let cases: Vec<&str> = match o.map.get("cases") {
-        Some(c) => c.split(',').collect(),
-        None => CASES.to_vec(),
-    };
+    let cases = o.cases();
     println!(
         "| AP | reader | total | before the first APDU | in SCardTransmit | between APDUs | after the last answer | SCardEndTransaction |"
     );
