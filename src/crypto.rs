@@ -125,8 +125,14 @@ pub struct SecretKey {
 }
 
 impl Clone for SecretKey {
+    /// A copy of the bytes, and of the DES key schedules when they were built.
     fn clone(&self) -> Self {
-        Self::from_vec(self.bytes.clone())
+        let copy = Self::from_vec(self.bytes.clone());
+        if let Some(schedules) = self.des.get() {
+            // Just created, so the cell is empty and `set` cannot fail.
+            let _ = copy.des.set(schedules.clone());
+        }
+        copy
     }
 }
 
@@ -191,6 +197,14 @@ impl SecretKey {
     /// Whether the key is empty.
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
+    }
+
+    /// Builds what using the key with `suite` needs once per key (the DES
+    /// key schedules for `3des`), so that copies made afterwards share it.
+    pub(crate) fn prepare(&self, suite: Suite) {
+        if suite == Suite::TripleDes && self.bytes.len() == suite.key_len() {
+            self.des_keys();
+        }
     }
 
     /// The DES key schedules of K1 and K2 of a 16-byte two-key 3DES key,
@@ -589,6 +603,25 @@ mod tests {
             Err(CryptoError::NotBlockAligned { .. })
         ));
         assert!(mac(Suite::TripleDes, &SecretKey::new([0; 16]), &[]).is_err());
+    }
+
+    #[test]
+    fn prepared_and_cloned_3des_keys_give_the_same_results() {
+        let bytes = h("0123456789ABCDEF FEDCBA9876543210");
+        let data = pad(b"cardap", 8);
+        let fresh = mac(Suite::TripleDes, &SecretKey::new(bytes.clone()), &data).unwrap();
+        let key = SecretKey::new(bytes);
+        key.prepare(Suite::TripleDes);
+        let copy = key.clone();
+        assert!(copy.des.get().is_some(), "the clone shares the schedules");
+        assert_eq!(mac(Suite::TripleDes, &key, &data).unwrap(), fresh);
+        assert_eq!(mac(Suite::TripleDes, &copy, &data).unwrap(), fresh);
+        let iv = [0u8; 8];
+        let c = encrypt_cbc(Suite::TripleDes, &copy, &iv, &data).unwrap();
+        assert_eq!(decrypt_cbc(Suite::TripleDes, &key, &iv, &c).unwrap(), data);
+        let mut gone = copy.clone();
+        gone.zeroize();
+        assert!(gone.is_empty() && gone.des.get().is_none());
     }
 
     #[test]

@@ -237,7 +237,12 @@ impl AuthConfig {
     /// The profile's keys, as a key holder, when it has both.
     pub(crate) fn static_keys(&self) -> Option<Result<StaticKeys, AuthError>> {
         match (&self.k_enc, &self.k_mac) {
-            (Some(e), Some(m)) => Some(StaticKeys::new(self.suite, e.clone(), m.clone())),
+            (Some(e), Some(m)) => {
+                // Once per profile, not once per read.
+                e.prepare(self.suite);
+                m.prepare(self.suite);
+                Some(StaticKeys::new(self.suite, e.clone(), m.clone()))
+            }
             _ => None,
         }
     }
