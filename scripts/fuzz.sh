@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzing with cargo-fuzz (libFuzzer) on the nightly toolchain.
 #
-#   bash scripts/fuzz.sh smoke [SECONDS]   every target for SECONDS (default 30); CI runs this
+#   bash scripts/fuzz.sh smoke [SECONDS]   every target for SECONDS (default 30), two at a time on
+#                                          two or more cores; CI runs this
 #   bash scripts/fuzz.sh long  [RUNS]      every target to RUNS executions (default 10000000),
 #                                          logs in fuzz/logs/TARGET.log, one target after another.
 #                                          Built with overflow checks and debug assertions (-a);
@@ -35,10 +36,27 @@ case "$mode" in
   smoke)
     secs="${2:-30}"
     (cd fuzz && cargo +nightly fuzz build -O >/dev/null)
-    for t in $targets; do
-      out=$(cd fuzz && cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs" 2>&1) || {
-        echo "$out" | tail -40; echo "fuzz: $t FAILED" >&2; exit 1; }
-      echo "fuzz: $t $(echo "$out" | grep -Eo 'Done [0-9]+ runs in [0-9]+ second' | tail -1), 0 crashes"
+    # Two targets at a time where there are two cores (each target is one process).
+    jobs=1
+    (( $(nproc) >= 2 )) && jobs=2
+    logs=$(mktemp -d)
+    trap 'rm -rf "$logs"' EXIT
+    set -- $targets
+    while (( $# > 0 )); do
+      batch=("${@:1:$jobs}")
+      shift "${#batch[@]}"
+      pids=()
+      for t in "${batch[@]}"; do
+        (cd fuzz && cargo +nightly fuzz run -O "$t" -- -max_total_time="$secs") >"$logs/$t" 2>&1 &
+        pids+=("$!")
+      done
+      for i in "${!batch[@]}"; do
+        t=${batch[$i]}
+        if ! wait "${pids[$i]}"; then
+          tail -40 "$logs/$t"; echo "fuzz: $t FAILED" >&2; exit 1
+        fi
+        echo "fuzz: $t $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$logs/$t" | tail -1), 0 crashes"
+      done
     done
     ;;
   long)
