@@ -11,7 +11,8 @@
 #    served by `cardap-bench card` with the card's randomness fixed), in one
 #    process run per case: the floor (the APDUs of a recorded session replayed
 #    raw with the `pcsc` crate, one transaction per read), cardap's read, and
-#    a pyscard reader (scripts/bench_pyscard.py): p50/p99, ratios, APDUs and
+#    a pyscard reader (scripts/bench_pyscard.py --serve), taking turns read by
+#    read: p50/p99, ratios, APDUs and
 #    PC/SC calls per read, for Type C, A and D in each suite, extended length
 #    on and off.
 #    Then the same reads with each one's wall time split: before the first

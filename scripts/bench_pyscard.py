@@ -328,6 +328,8 @@ def main():
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--serve", action="store_true",
+                    help="after the warm-up, one read per line on stdin; prints its µs (cardap-bench e2e)")
     ap.add_argument("--self-test")
     a = ap.parse_args()
     if a.self_test:
@@ -357,6 +359,18 @@ def main():
 
     for _ in range(a.warmup):
         one()
+    if a.serve:
+        # Taking turns with the floor and cardap, read by read: the caller
+        # writes a line, this reads once and answers "µs apdus".
+        ch.apdus = 0
+        for _ in sys.stdin:
+            t = time.perf_counter_ns()
+            one()
+            us = (time.perf_counter_ns() - t) / 1000
+            sys.stdout.write("%.3f %d\n" % (us, ch.apdus))
+            sys.stdout.flush()
+            ch.apdus = 0
+        return
     ch.apdus = 0
     times = []
     for _ in range(a.count):

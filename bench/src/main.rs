@@ -247,32 +247,68 @@ fn profile_for(case: &str, extended: bool) -> Res<(PathBuf, Profile)> {
     Ok((out, profile))
 }
 
-/// The pyscard reader's latencies (µs) and APDUs per read.
-fn pyscard(python: &str, reader: &str, profile: &Path, count: usize) -> Res<(Vec<f64>, u64)> {
-    let out = Command::new(python)
-        .arg("scripts/bench_pyscard.py")
-        .args(["--reader", reader, "--count", &count.to_string()])
-        .args(["--warmup", &WARMUP.to_string(), "--profile"])
-        .arg(profile)
-        .stderr(Stdio::inherit())
-        .output()?;
-    if !out.status.success() {
-        return Err(format!("the pyscard reader failed: {}", out.status).into());
+/// The pyscard reader (`scripts/bench_pyscard.py --serve`), taking turns
+/// with the floor and cardap: each line written asks for one read, each line
+/// back is its time (µs, measured in Python around the read) and its APDUs.
+struct Pyscard {
+    child: std::process::Child,
+    ask: std::process::ChildStdin,
+    answers: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Pyscard {
+    fn start(python: &str, reader: &str, profile: &Path) -> Res<Self> {
+        let mut child = Command::new(python)
+            .arg("scripts/bench_pyscard.py")
+            .args(["--reader", reader, "--serve"])
+            .args(["--warmup", &WARMUP.to_string(), "--profile"])
+            .arg(profile)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let ask = child
+            .stdin
+            .take()
+            .ok_or("the pyscard reader has no stdin")?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or("the pyscard reader has no stdout")?;
+        Ok(Self {
+            child,
+            ask,
+            answers: BufReader::new(out).lines(),
+        })
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let us = v
-        .get("us")
-        .and_then(serde_json::Value::as_array)
-        .ok_or("pyscard output without us")?
-        .iter()
-        .filter_map(serde_json::Value::as_f64)
-        .collect();
-    Ok((
-        us,
-        v.get("apdus")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0),
-    ))
+
+    /// One read: its µs and APDUs.
+    fn read(&mut self) -> Res<(f64, u64)> {
+        use std::io::Write;
+        self.ask.write_all(b"read\n")?;
+        self.ask.flush()?;
+        let line = self.answers.next().ok_or("the pyscard reader stopped")??;
+        let mut parts = line.split_whitespace();
+        let us = parts
+            .next()
+            .ok_or("an empty answer from the pyscard reader")?
+            .parse()?;
+        let apdus = parts
+            .next()
+            .ok_or("no APDU count from the pyscard reader")?
+            .parse()?;
+        Ok((us, apdus))
+    }
+
+    fn finish(self) -> Res<()> {
+        let Self { mut child, ask, .. } = self;
+        drop(ask);
+        let status = child.wait()?;
+        if !status.success() {
+            return Err(format!("the pyscard reader failed: {status}").into());
+        }
+        Ok(())
+    }
 }
 
 fn e2e(o: &Opts) -> Res<()> {
@@ -285,6 +321,7 @@ fn e2e(o: &Opts) -> Res<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut worst_ratio: f64 = 0.0;
+    let mut worst_py = f64::INFINITY;
     for case in cases {
         for extended in [true, false] {
             let (profile_path, profile) = profile_for(case, extended)?;
@@ -297,11 +334,19 @@ fn e2e(o: &Opts) -> Res<()> {
                 floor.read()?;
                 card.read(&profile)?;
             }
+            let mut py = if python.is_empty() {
+                None
+            } else {
+                Some(Pyscard::start(python, reader, &profile_path)?)
+            };
             let mut f_times = Vec::with_capacity(count);
             let mut c_times = Vec::with_capacity(count);
+            let mut p_times = Vec::with_capacity(count);
+            let mut py_apdus = 0;
             let calls_before = card.transport().calls();
             let mut cardap_apdus = 0;
-            // Alternated read by read, so that both see the same machine load.
+            // Taking turns read by read, so that all three see the same
+            // machine load.
             for _ in 0..count {
                 let t = Instant::now();
                 floor.read()?;
@@ -309,6 +354,11 @@ fn e2e(o: &Opts) -> Res<()> {
                 let t = Instant::now();
                 cardap_apdus = card.read(&profile)?.apdus();
                 c_times.push(t.elapsed().as_secs_f64() * 1e6);
+                if let Some(py) = py.as_mut() {
+                    let (us, apdus) = py.read()?;
+                    p_times.push(us);
+                    py_apdus = apdus;
+                }
             }
             let calls = card.transport().calls().since(&calls_before);
             let n_reads = c_times.len() as f64;
@@ -316,25 +366,20 @@ fn e2e(o: &Opts) -> Res<()> {
             let (f, c) = (Stats::new(f_times), Stats::new(c_times));
             let ratio = c.pct(0.5) / f.pct(0.5);
             worst_ratio = worst_ratio.max(ratio);
-            let py = if python.is_empty() {
-                "–".to_owned()
-            } else {
-                let (times, py_apdus) = pyscard(python, reader, &profile_path, count)?;
-                let p = Stats::new(times);
-                if py_apdus != apdus {
-                    eprintln!("warning: pyscard sent {py_apdus} APDUs per read, cardap {apdus}");
+            let py = match py {
+                None => "– | –".to_owned(),
+                Some(py) => {
+                    py.finish()?;
+                    let p = Stats::new(p_times);
+                    if py_apdus != apdus {
+                        eprintln!(
+                            "warning: pyscard sent {py_apdus} APDUs per read, cardap {apdus}"
+                        );
+                    }
+                    let py_ratio = p.pct(0.5) / c.pct(0.5);
+                    worst_py = worst_py.min(py_ratio);
+                    format!("{:.0} / {:.0} | {py_ratio:.2}×", p.pct(0.5), p.pct(0.99))
                 }
-                format!(
-                    "{:.0} / {:.0} | {:.2}×",
-                    p.pct(0.5),
-                    p.pct(0.99),
-                    p.pct(0.5) / c.pct(0.5)
-                )
-            };
-            let py = if python.is_empty() {
-                format!("{py} | –")
-            } else {
-                py
             };
             println!(
                 "| {case} | {} | {apdus} | {} / {:.2} | {:.0} / {:.0} | {:.0} / {:.0} | {ratio:.3} | {py} |",
@@ -354,6 +399,9 @@ fn e2e(o: &Opts) -> Res<()> {
         }
     }
     println!("worst cardap/floor p50 ratio: {worst_ratio:.3}");
+    if worst_py.is_finite() {
+        println!("smallest pyscard/cardap p50 ratio: {worst_py:.2}");
+    }
     Ok(())
 }
 
