@@ -67,11 +67,14 @@ case "$mode" in
     targets="${CARDAP_FUZZ_TARGETS:-$targets}"
     mkdir -p fuzz/logs
     for t in $targets; do
-      sanitizer=none dir=target
+      sanitizer=none dir=target extra=()
       # Its own target directory, so that the two builds do not replace each other.
       [[ $t == c_abi ]] && sanitizer=address dir=target/asan
+      # A feed row is about 50 bytes: 512 bytes hold ten rows, and longer
+      # inputs only slow the run down (a 3 KiB feed takes 0.5 ms instrumented).
+      [[ $t == revocation_feed ]] && extra=(-max_len=512)
       start=$(date +%s)
-      if (cd fuzz && cargo +nightly fuzz run -O -a -s "$sanitizer" --target-dir "$dir" "$t" -- -runs="$runs" "${limit[@]}" -print_final_stats=1) >"fuzz/logs/$t.log" 2>&1; then
+      if (cd fuzz && cargo +nightly fuzz run -O -a -s "$sanitizer" --target-dir "$dir" "$t" -- -runs="$runs" "${limit[@]}" "${extra[@]}" -print_final_stats=1) >"fuzz/logs/$t.log" 2>&1; then
         echo "fuzz: $t $(grep -Eo 'Done [0-9]+ runs' "fuzz/logs/$t.log" | tail -1) in $(( $(date +%s) - start )) s (sanitizer: $sanitizer), 0 crashes"
       else
         echo "fuzz: $t CRASHED (fuzz/logs/$t.log, fuzz/artifacts/$t/)" >&2
