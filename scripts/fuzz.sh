@@ -55,7 +55,7 @@ case "$mode" in
         if ! wait "${pids[$i]}"; then
           tail -40 "$logs/$t"; echo "fuzz: $t FAILED" >&2; exit 1
         fi
-        echo "fuzz: $t $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$logs/$t" | tail -1), 0 crashes"
+        echo "fuzz: $t $(grep -a -Eo 'Done [0-9]+ runs in [0-9]+ second' "$logs/$t" | tail -1), 0 crashes"
       done
     done
     ;;
@@ -75,7 +75,7 @@ case "$mode" in
       [[ $t == revocation_feed ]] && extra=(-max_len=512)
       start=$(date +%s)
       if (cd fuzz && cargo +nightly fuzz run -O -a -s "$sanitizer" --target-dir "$dir" "$t" -- -runs="$runs" "${limit[@]}" "${extra[@]}" -print_final_stats=1) >"fuzz/logs/$t.log" 2>&1; then
-        echo "fuzz: $t $(grep -Eo 'Done [0-9]+ runs' "fuzz/logs/$t.log" | tail -1) in $(( $(date +%s) - start )) s (sanitizer: $sanitizer), 0 crashes"
+        echo "fuzz: $t $(grep -a -Eo 'Done [0-9]+ runs' "fuzz/logs/$t.log" | tail -1) in $(( $(date +%s) - start )) s (sanitizer: $sanitizer), 0 crashes"
       else
         echo "fuzz: $t CRASHED (fuzz/logs/$t.log, fuzz/artifacts/$t/)" >&2
         exit 1
