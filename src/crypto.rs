@@ -4,7 +4,7 @@
 //! padding method 2. Nothing here is protocol: `auth` and `sm` (and the
 //! virtual card) compose these.
 
-use crate::des::{DesKey, des, tdes, tdes2};
+use crate::des::{DesKey, des, tdes, tdes_n, word};
 use aes::{Aes128, Aes256};
 use cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::NoPadding};
 use cmac::{Cmac, Mac};
@@ -287,13 +287,6 @@ pub fn unpad(data: &[u8]) -> Result<&[u8], CryptoError> {
     }
 }
 
-/// An 8-byte block as a big-endian word (`chunk` is 8 bytes long).
-fn word(chunk: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(chunk.get(..8).unwrap_or(&[0; 8]));
-    u64::from_be_bytes(b)
-}
-
 /// Two-key 3DES in CBC mode over whole blocks (lengths checked before).
 /// Decryption takes two blocks at a time: unlike encryption, its blocks do
 /// not depend on each other.
@@ -302,16 +295,20 @@ fn tdes_cbc(key: &SecretKey, iv: &[u8], data: &[u8], decrypt: bool) -> Vec<u8> {
     let mut chain = word(iv);
     let mut out = Vec::with_capacity(data.len());
     if decrypt {
-        let mut pairs = data.chunks_exact(16);
-        for pair in pairs.by_ref() {
-            let (a, b) = pair.split_at(8);
-            let (a, b) = (word(a), word(b));
-            let [pa, pb] = tdes2(k1, k2, [a, b], true);
-            out.extend_from_slice(&(pa ^ chain).to_be_bytes());
-            out.extend_from_slice(&(pb ^ a).to_be_bytes());
-            chain = b;
+        const LANES: usize = 4;
+        let mut groups = data.chunks_exact(8 * LANES);
+        for group in groups.by_ref() {
+            let mut input = [0u64; LANES];
+            for (word_in, chunk) in input.iter_mut().zip(group.chunks_exact(8)) {
+                *word_in = word(chunk);
+            }
+            let plain = tdes_n(k1, k2, input, true);
+            for (p, c) in plain.iter().zip(input) {
+                out.extend_from_slice(&(p ^ chain).to_be_bytes());
+                chain = c;
+            }
         }
-        for chunk in pairs.remainder().chunks_exact(8) {
+        for chunk in groups.remainder().chunks_exact(8) {
             let input = word(chunk);
             out.extend_from_slice(&(tdes(k1, k2, input, true) ^ chain).to_be_bytes());
             chain = input;
@@ -368,6 +365,52 @@ pub fn decrypt_cbc(
             .decrypt_padded_vec_mut::<NoPadding>(data),
     };
     out.map_err(|_| CryptoError::BadPadding)
+}
+
+/// CBC decryption of `data` (whole blocks, no padding removed) and the
+/// suite's MAC over `mac_input` (already padded), as [`decrypt_cbc`] and
+/// [`mac`] give them. With `3des` the two run interleaved in one pass
+/// ([`crate::des::tdes_cbc_decrypt_with_mac`]); with AES one after the
+/// other. The plaintext comes back before anyone has checked the MAC: the
+/// caller compares the MAC first and drops the plaintext unread when it
+/// does not match.
+pub fn decrypt_cbc_with_mac(
+    suite: Suite,
+    key: &SecretKey,
+    iv: &[u8],
+    data: &[u8],
+    mac_key: &SecretKey,
+    mac_input: &[u8],
+) -> Result<(Zeroizing<Vec<u8>>, [u8; 8]), CryptoError> {
+    match suite {
+        Suite::TripleDes => {
+            check_key(suite, key.expose())?;
+            check_key(suite, mac_key.expose())?;
+            check_blocks(suite, data, iv)?;
+            if !mac_input.len().is_multiple_of(8) || mac_input.is_empty() {
+                return Err(CryptoError::NotBlockAligned {
+                    len: mac_input.len(),
+                    block: 8,
+                });
+            }
+            let [k1, k2] = key.des_keys();
+            let [m1, m2] = mac_key.des_keys();
+            let mut out = Zeroizing::new(Vec::with_capacity(data.len()));
+            let tag = crate::des::tdes_cbc_decrypt_with_mac(
+                [k1, k2],
+                word(iv),
+                data,
+                [m1, m2],
+                mac_input,
+                &mut out,
+            );
+            Ok((out, tag))
+        }
+        Suite::Aes128 | Suite::Aes256 => {
+            let tag = mac(suite, mac_key, mac_input)?;
+            Ok((Zeroizing::new(decrypt_cbc(suite, key, iv, data)?), tag))
+        }
+    }
 }
 
 /// Encrypts one block in ECB (the AES secure-messaging IV is `E(KS_enc, SSC)`).
