@@ -1,6 +1,6 @@
 //! Host CPU of the layers a read is made of, each alone: secure-messaging
 //! wrap and unwrap (the protected READ of each golden Type D transcript, one
-//! per suite), BER-TLV parsing, and the APDU codec (through
+//! per suite), the 3DES primitives, BER-TLV parsing, and the APDU codec (through
 //! `cardap::fuzzing`, the internals' thin public wrappers).
 //!
 //! `cargo bench --bench codec`
@@ -8,8 +8,8 @@
 // A benchmark over fixed inputs: a failure is a broken benchmark, not input.
 #![allow(clippy::expect_used, clippy::indexing_slicing)]
 
-use cardap::Suite;
 use cardap::fuzzing;
+use cardap::{SecretKey, Suite};
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use serde_json::Value;
 
@@ -99,5 +99,38 @@ fn apdu(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, sm, tlv, apdu);
+/// The 3DES primitives of a Type D response alone, keys prepared as in a
+/// read: the MAC over 280 bytes (the response's MAC input), CBC decryption
+/// of 256 bytes, and both in one interleaved pass as secure messaging runs
+/// them.
+fn triple_des(c: &mut Criterion) {
+    let key = SecretKey::new((0u8..16).collect::<Vec<_>>());
+    let mac_key = SecretKey::new((16u8..32).collect::<Vec<_>>());
+    let mac_input = vec![0x5Au8; 280];
+    let data = vec![0xA5u8; 256];
+    let iv = [0u8; 8];
+    c.bench_function("3des/mac_280_bytes", |b| {
+        b.iter(|| fuzzing::mac(Suite::TripleDes, &mac_key, black_box(&mac_input)).expect("mac"))
+    });
+    c.bench_function("3des/cbc_decrypt_256_bytes", |b| {
+        b.iter(|| {
+            fuzzing::decrypt_cbc(Suite::TripleDes, &key, &iv, black_box(&data)).expect("decrypt")
+        })
+    });
+    c.bench_function("3des/decrypt_with_mac_256+280_bytes", |b| {
+        b.iter(|| {
+            fuzzing::decrypt_cbc_with_mac(
+                Suite::TripleDes,
+                &key,
+                &iv,
+                black_box(&data),
+                &mac_key,
+                &mac_input,
+            )
+            .expect("decrypt with mac")
+        })
+    });
+}
+
+criterion_group!(benches, sm, triple_des, tlv, apdu);
 criterion_main!(benches);

@@ -263,24 +263,9 @@ fn f(r: u32, key: &[u32; 2]) -> u32 {
 /// Sixteen rounds on the rotated halves; returns them swapped, as the
 /// preoutput R16‖L16 (which is also the next DES operation's L0‖R0).
 #[inline(always)]
-fn rounds(mut l: u32, mut r: u32, key: &DesKey, decrypt: bool) -> (u32, u32) {
-    let keys = &key.0;
-    if decrypt {
-        for pair in keys.rchunks_exact(2) {
-            if let [second, first] = pair {
-                l ^= f(r, first);
-                r ^= f(l, second);
-            }
-        }
-    } else {
-        for pair in keys.chunks_exact(2) {
-            if let [first, second] = pair {
-                l ^= f(r, first);
-                r ^= f(l, second);
-            }
-        }
-    }
-    (r, l)
+fn rounds(l: u32, r: u32, key: &DesKey, decrypt: bool) -> (u32, u32) {
+    let [x] = rounds_n([(l, r)], key, decrypt);
+    x
 }
 
 /// Two rounds of one block: `l ^= f(r, first)`, then `r ^= f(l, second)`.
@@ -291,31 +276,44 @@ fn two_rounds(mut x: (u32, u32), first: &[u32; 2], second: &[u32; 2]) -> (u32, u
     x
 }
 
+/// The round keys of the `pair`-th pair of rounds (0 to 7), in the order of
+/// `decrypt`.
+#[inline(always)]
+fn round_keys(key: &DesKey, pair: usize, decrypt: bool) -> (&[u32; 2], &[u32; 2]) {
+    let (first, second) = if decrypt {
+        (15 - 2 * pair, 14 - 2 * pair)
+    } else {
+        (2 * pair, 2 * pair + 1)
+    };
+    (
+        key.0.get(first).unwrap_or(&[0; 2]),
+        key.0.get(second).unwrap_or(&[0; 2]),
+    )
+}
+
+/// The number of round pairs, hidden from the optimiser so that it keeps
+/// the rounds a loop. Unrolled, sixteen rounds of several lanes are
+/// kilobytes of code, and after each answer from the card the core's
+/// caches are cold (a core that waited for pcscd was idle, and its caches
+/// were flushed): fetching that code cost more than the loop saves.
+#[inline(always)]
+fn round_pairs() -> usize {
+    std::hint::black_box(8)
+}
+
 /// [`rounds`] on `N` blocks at once: the chains are independent, so the
 /// processor overlaps their table lookups (CBC decryption, where blocks do
 /// not depend on each other). The halves stay in registers.
-#[inline(always)]
+#[inline(never)]
 fn rounds_n<const N: usize>(
     mut x: [(u32, u32); N],
     key: &DesKey,
     decrypt: bool,
 ) -> [(u32, u32); N] {
-    let keys = &key.0;
-    if decrypt {
-        for pair in keys.rchunks_exact(2) {
-            if let [second, first] = pair {
-                for block in x.iter_mut() {
-                    *block = two_rounds(*block, first, second);
-                }
-            }
-        }
-    } else {
-        for pair in keys.chunks_exact(2) {
-            if let [first, second] = pair {
-                for block in x.iter_mut() {
-                    *block = two_rounds(*block, first, second);
-                }
-            }
+    for pair in 0..round_pairs().min(8) {
+        let (first, second) = round_keys(key, pair, decrypt);
+        for block in x.iter_mut() {
+            *block = two_rounds(*block, first, second);
         }
     }
     x.map(|(l, r)| (r, l))
@@ -397,7 +395,7 @@ pub(crate) fn word(chunk: &[u8]) -> u64 {
 /// `mac_key`, the next step of a CBC-MAC. The MAC is a chain of dependent
 /// DES operations, so it is bound by the latency of a round; the `N`
 /// independent blocks fill the processor's idle slots meanwhile.
-#[inline(always)]
+#[inline(never)]
 fn rounds_with_mac<const N: usize>(
     mut mac: (u32, u32),
     mac_key: &DesKey,
@@ -405,24 +403,12 @@ fn rounds_with_mac<const N: usize>(
     key: &DesKey,
     decrypt: bool,
 ) -> ((u32, u32), [(u32, u32); N]) {
-    let mac_keys = mac_key.0.chunks_exact(2);
-    if decrypt {
-        for (m, pair) in mac_keys.zip(key.0.rchunks_exact(2)) {
-            if let ([m1, m2], [second, first]) = (m, pair) {
-                mac = two_rounds(mac, m1, m2);
-                for block in x.iter_mut() {
-                    *block = two_rounds(*block, first, second);
-                }
-            }
-        }
-    } else {
-        for (m, pair) in mac_keys.zip(key.0.chunks_exact(2)) {
-            if let ([m1, m2], [first, second]) = (m, pair) {
-                mac = two_rounds(mac, m1, m2);
-                for block in x.iter_mut() {
-                    *block = two_rounds(*block, first, second);
-                }
-            }
+    for pair in 0..round_pairs().min(8) {
+        let (m1, m2) = round_keys(mac_key, pair, false);
+        let (first, second) = round_keys(key, pair, decrypt);
+        mac = two_rounds(mac, m1, m2);
+        for block in x.iter_mut() {
+            *block = two_rounds(*block, first, second);
         }
     }
     ((mac.1, mac.0), x.map(|(l, r)| (r, l)))
