@@ -97,6 +97,25 @@ pub trait KeyProvider {
     /// cipher block size itself, as HSM MAC commands do, so `data` is the
     /// bare cryptogram (`E_IFD` or `E_ICC`).
     fn mac(&self, data: &[u8]) -> Result<[u8; 8], AuthError>;
+
+    /// Checks `mac` (constant time) against `MAC(K_mac, data)` and returns
+    /// `D(K_enc, data)` when it matches, [`AuthError::BadCardMac`] when it
+    /// does not (step 4 of PROFILE.md §7, for `E_ICC ‖ M_ICC`). The default
+    /// calls [`mac`](Self::mac) and then, only when the MAC matches,
+    /// [`decrypt`](Self::decrypt); [`StaticKeys`] with `3des` computes both
+    /// in one interleaved pass and hands out the plaintext only after the
+    /// check.
+    fn check_mac_and_decrypt(
+        &self,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+        let expected = self.mac(data)?;
+        if !ct_eq(&expected, mac) {
+            return Err(AuthError::BadCardMac);
+        }
+        self.decrypt(data)
+    }
 }
 
 /// AP keys held in memory. Zeroized on drop, redacted in `Debug`.
@@ -158,6 +177,22 @@ impl KeyProvider for StaticKeys {
     fn mac(&self, data: &[u8]) -> Result<[u8; 8], AuthError> {
         let padded = crypto::pad(data, self.suite.block_size());
         crypto::mac(self.suite, &self.k_mac, &padded).map_err(crypto_error)
+    }
+
+    fn check_mac_and_decrypt(
+        &self,
+        data: &[u8],
+        mac: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+        let iv = vec![0; self.suite.block_size()];
+        let padded = crypto::pad(data, self.suite.block_size());
+        let (plain, expected) =
+            crypto::decrypt_cbc_with_mac(self.suite, &self.k_enc, &iv, data, &self.k_mac, &padded)
+                .map_err(crypto_error)?;
+        if !ct_eq(&expected, mac) {
+            return Err(AuthError::BadCardMac);
+        }
+        Ok(plain)
     }
 }
 
@@ -338,10 +373,10 @@ pub(crate) fn begin_with_reference(
 ///
 /// `63 00` is [`AuthError::Refused`], any other status but `90 00` is
 /// [`AuthError::Status`]. The data must be `E_ICC ‖ M_ICC` (40 bytes);
-/// `M_ICC` is checked in constant time, then `R = RND.ICC ‖ RND.IFD ‖ K.ICC`
-/// is decrypted and its echo of both random numbers checked; then
-/// `K_seed = K.IFD xor K.ICC`, the session keys come from [`session_keys`]
-/// and the SSC from [`initial_ssc`].
+/// `M_ICC` is checked in constant time and `R = RND.ICC ‖ RND.IFD ‖ K.ICC`
+/// decrypted ([`KeyProvider::check_mac_and_decrypt`]), then its echo of
+/// both random numbers is checked; then `K_seed = K.IFD xor K.ICC`, the
+/// session keys come from [`session_keys`] and the SSC from [`initial_ssc`].
 pub fn finish(
     keys: &dyn KeyProvider,
     pending: Pending,
@@ -371,12 +406,7 @@ pub fn finish(
             .ok_or(AuthError::Malformed(
                 "MUTUAL AUTHENTICATE response must be 40 bytes",
             ))?;
-    let expected_mac = keys.mac(e_icc)?;
-    if !ct_eq(&expected_mac, m_icc) {
-        return Err(AuthError::BadCardMac);
-    }
-
-    let r = keys.decrypt(e_icc)?;
+    let r = keys.check_mac_and_decrypt(e_icc, m_icc)?;
     let (echo, k_icc) = r
         .split_at_checked(2 * RND_LEN)
         .filter(|(_, k)| k.len() == KEY_PART_LEN)
@@ -482,6 +512,56 @@ mod tests {
         assert!(ch.is_open());
         assert_eq!(ch.mode(), SmMode::Mac);
         assert_eq!(ch.suite(), Suite::Aes128);
+    }
+
+    /// A provider with only the required methods: the default
+    /// `check_mac_and_decrypt` (MAC, compare, then decrypt).
+    struct Plain<'a>(&'a StaticKeys);
+
+    impl KeyProvider for Plain<'_> {
+        fn suite(&self) -> Suite {
+            self.0.suite()
+        }
+        fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>, AuthError> {
+            self.0.encrypt(data)
+        }
+        fn decrypt(&self, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, AuthError> {
+            self.0.decrypt(data)
+        }
+        fn mac(&self, data: &[u8]) -> Result<[u8; 8], AuthError> {
+            self.0.mac(data)
+        }
+    }
+
+    #[test]
+    fn check_mac_and_decrypt_in_one_pass_matches_the_default() {
+        for suite in [Suite::TripleDes, Suite::Aes128, Suite::Aes256] {
+            let n = suite.key_len();
+            let keys = StaticKeys::new(
+                suite,
+                SecretKey::new((0..n as u8).collect::<Vec<_>>()),
+                SecretKey::new((0..n as u8).map(|b| b ^ 0xA5).collect::<Vec<_>>()),
+            )
+            .unwrap();
+            for len in [16, 32, 48] {
+                let plain: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(29)).collect();
+                let data = keys.encrypt(&plain).unwrap();
+                let mut mac = keys.mac(&data).unwrap();
+                let fused = keys.check_mac_and_decrypt(&data, &mac).unwrap();
+                let default = Plain(&keys).check_mac_and_decrypt(&data, &mac).unwrap();
+                assert_eq!(fused.as_slice(), plain.as_slice(), "{suite:?} {len}");
+                assert_eq!(default.as_slice(), plain.as_slice(), "{suite:?} {len}");
+                mac[7] ^= 1;
+                assert_eq!(
+                    keys.check_mac_and_decrypt(&data, &mac).unwrap_err(),
+                    AuthError::BadCardMac
+                );
+                assert_eq!(
+                    Plain(&keys).check_mac_and_decrypt(&data, &mac).unwrap_err(),
+                    AuthError::BadCardMac
+                );
+            }
+        }
     }
 
     #[test]
