@@ -61,9 +61,12 @@ case "$mode" in
     ;;
   long)
     runs="${2:-10000000}"
-    # CARDAP_FUZZ_MAX_TIME caps each target's seconds; CARDAP_FUZZ_TARGETS picks targets.
+    # CARDAP_FUZZ_MAX_TIME caps each target's seconds; CARDAP_FUZZ_TARGETS picks targets;
+    # CARDAP_FUZZ_FORK=N runs N worker processes per target (libFuzzer's -fork; RUNS
+    # counts the executions of all of them).
     limit=()
     [[ -n "${CARDAP_FUZZ_MAX_TIME:-}" ]] && limit=(-max_total_time="$CARDAP_FUZZ_MAX_TIME")
+    [[ -n "${CARDAP_FUZZ_FORK:-}" ]] && limit+=(-fork="$CARDAP_FUZZ_FORK")
     targets="${CARDAP_FUZZ_TARGETS:-$targets}"
     mkdir -p fuzz/logs
     for t in $targets; do
@@ -75,7 +78,7 @@ case "$mode" in
       [[ $t == revocation_feed ]] && extra=(-max_len=512)
       start=$(date +%s)
       if (cd fuzz && cargo +nightly fuzz run -O -a -s "$sanitizer" --target-dir "$dir" "$t" -- -runs="$runs" "${limit[@]}" "${extra[@]}" -print_final_stats=1) >"fuzz/logs/$t.log" 2>&1; then
-        echo "fuzz: $t $(grep -a -Eo 'Done [0-9]+ runs' "fuzz/logs/$t.log" | tail -1) in $(( $(date +%s) - start )) s (sanitizer: $sanitizer), 0 crashes"
+        echo "fuzz: $t $(grep -a -Eo 'Done [0-9]+ runs|fuzzed for [0-9]+ iterations' "fuzz/logs/$t.log" | tail -1) in $(( $(date +%s) - start )) s (sanitizer: $sanitizer), 0 crashes"
       else
         echo "fuzz: $t CRASHED (fuzz/logs/$t.log, fuzz/artifacts/$t/)" >&2
         exit 1
