@@ -288,7 +288,7 @@ pub fn unpad(data: &[u8]) -> Result<&[u8], CryptoError> {
 }
 
 /// Two-key 3DES in CBC mode over whole blocks (lengths checked before).
-/// Decryption takes two blocks at a time: unlike encryption, its blocks do
+/// Decryption takes four blocks at a time: unlike encryption, its blocks do
 /// not depend on each other.
 fn tdes_cbc(key: &SecretKey, iv: &[u8], data: &[u8], decrypt: bool) -> Vec<u8> {
     let [k1, k2] = key.des_keys();

@@ -251,8 +251,8 @@ fn f(r: u32, key: &[u32; 2]) -> u32 {
     let [sp1, sp2, sp3, sp4, sp5, sp6, sp7, sp8] = &SP;
     let w = r.rotate_right(4) ^ key[0];
     let v = r ^ key[1];
-    // A tree, not a chain, of ORs: the round's latency is the critical
-    // path of a CBC-MAC, and a chain of eight would add five steps to it.
+    // Written as a tree of ORs; the compiler may chain them again, and
+    // measured either way the round took the same time.
     let s12 = lookup(sp1, w >> 24) | lookup(sp2, v >> 24);
     let s34 = lookup(sp3, w >> 16) | lookup(sp4, v >> 16);
     let s56 = lookup(sp5, w >> 8) | lookup(sp6, v >> 8);
